@@ -1,0 +1,5 @@
+import sys
+
+from ae.cli import main
+
+sys.exit(main())

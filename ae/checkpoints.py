@@ -1,0 +1,233 @@
+"""Self-describing checkpoints: ``<name>.safetensors`` (weights) plus ``<name>.json`` (everything else).
+
+The sidecar holds the spec and recipe that rebuild the model, the seed, the data fingerprint, library versions,
+device, wall time, per-epoch history, final metrics and the command that made it. Nothing here unpickles: weights
+are safetensors, metadata is JSON. Both files are written atomically, and the sidecar records the weights' sha256
+so a mismatched pair is caught rather than loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import platform
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import filelock
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+from torch import nn
+
+from ae.fileio import atomic_write
+from ae.registry import REGISTRY, ModelSpec
+
+FORMAT = "aelab-checkpoint"
+VERSION = 1
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+
+
+class CheckpointError(Exception):
+    """A checkpoint cannot be used; ``reason`` is a short label for tables, the message says what to do."""
+
+    reason = "unusable"
+
+
+class MissingCheckpoint(CheckpointError):
+    reason = "missing"
+
+
+class CorruptCheckpoint(CheckpointError):
+    reason = "corrupt"
+
+
+class StaleCheckpoint(CheckpointError):
+    reason = "stale"
+
+
+class ShapeMismatch(CheckpointError):
+    reason = "wrong shapes"
+
+
+class NonFiniteWeights(CheckpointError):
+    reason = "NaN/inf weights"
+
+
+class TrainingBusy(RuntimeError):
+    """Another process holds the training lock for this model."""
+
+
+def paths(name: str, directory: Path | str = DEFAULT_DIR) -> tuple[Path, Path]:
+    directory = Path(directory)
+    return directory / f"{name}.safetensors", directory / f"{name}.json"
+
+
+def library_versions() -> dict[str, str]:
+    import numpy
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__}
+
+
+def save(model: nn.Module, meta: dict, spec: ModelSpec, directory: Path | str = DEFAULT_DIR) -> dict:
+    """Write weights then sidecar, each atomically. Returns the sidecar as written."""
+    weights_path, meta_path = paths(spec.name, directory)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    blob = st_save(state, metadata={"format": "pt", "model": spec.name})
+    sidecar = {
+        "format": FORMAT,
+        "version": VERSION,
+        "spec": spec.arch_dict(),
+        "recipe": spec.recipe_dict(),
+        "seed": spec.recipe.seed,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": library_versions(),
+        "platform": {"machine": platform.machine(), "system": platform.system(), "threads": torch.get_num_threads()},
+        **meta,
+        "weights_sha256": hashlib.sha256(blob).hexdigest(),
+    }
+    atomic_write(weights_path, blob)
+    atomic_write(meta_path, (json.dumps(sidecar, indent=2, sort_keys=False) + "\n").encode())
+    return sidecar
+
+
+def read_sidecar(name: str, directory: Path | str = DEFAULT_DIR) -> dict:
+    weights_path, meta_path = paths(name, directory)
+    if not meta_path.exists() and not weights_path.exists():
+        raise MissingCheckpoint(
+            f"{name}: no checkpoint in {Path(directory)}; train it with `python -m ae train --model {name}`"
+        )
+    if not meta_path.exists():
+        raise CorruptCheckpoint(f"{name}: sidecar {meta_path.name} is missing; retrain the model")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CorruptCheckpoint(f"{name}: sidecar {meta_path.name} is not valid JSON ({e}); retrain the model") from e
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or not isinstance(meta.get("spec"), dict):
+        raise CorruptCheckpoint(f"{name}: {meta_path.name} is not an aelab checkpoint sidecar; retrain the model")
+    return meta
+
+
+def staleness(meta: dict, spec: ModelSpec) -> list[str]:
+    """Why a checkpoint no longer matches its registry entry; empty when it is fresh."""
+    why = []
+    if meta.get("spec") != spec.arch_dict():
+        why.append(f"architecture changed (trained as {meta.get('spec')}, registry has {spec.arch_dict()})")
+    recipe = meta.get("recipe") or {}
+    changed = [f"{k}={recipe.get(k)!r} (registry: {v!r})" for k, v in spec.recipe_dict().items() if recipe.get(k) != v]
+    if changed:
+        why.append("trained with " + ", ".join(changed))
+    return why
+
+
+def load(
+    name: str, directory: Path | str = DEFAULT_DIR, registry: dict[str, ModelSpec] | None = None
+) -> tuple[nn.Module, dict]:
+    """Rebuild ``name`` from its checkpoint, validated. Raises a CheckpointError subclass saying what is wrong.
+
+    A changed recipe still loads (the weights fit the architecture; ``staleness`` reports it); a changed
+    architecture does not.
+    """
+    spec = (registry or REGISTRY).get(name)
+    if spec is None:
+        raise MissingCheckpoint(f"{name}: not in the model registry")
+    meta = read_sidecar(name, directory)
+    if meta.get("spec") != spec.arch_dict():
+        raise StaleCheckpoint(f"{name}: stale, retrain: {staleness(meta, spec)[0]}")
+    weights_path, _ = paths(name, directory)
+    try:
+        blob = weights_path.read_bytes()
+    except FileNotFoundError:
+        raise CorruptCheckpoint(f"{name}: weights file {weights_path.name} is missing; retrain the model") from None
+    if hashlib.sha256(blob).hexdigest() != meta.get("weights_sha256"):
+        raise CorruptCheckpoint(
+            f"{name}: {weights_path.name} does not match its sidecar (truncated or replaced); retrain"
+        )
+    try:
+        state = st_load(blob)
+    except (SafetensorError, ValueError, RuntimeError) as e:
+        raise CorruptCheckpoint(f"{name}: {weights_path.name} is not a readable safetensors file ({e}); retrain") from e
+
+    model = spec.build()
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in state.items()}
+    if expected != found:
+        diff = sorted(k for k in expected.keys() | found.keys() if expected.get(k) != found.get(k))
+        detail = ", ".join(f"{k}: expected {expected.get(k)}, found {found.get(k)}" for k in diff[:3])
+        raise ShapeMismatch(f"{name}: tensor shapes do not fit the architecture ({detail}); retrain")
+    bad = [k for k, v in state.items() if not torch.isfinite(v).all()]
+    if bad:
+        raise NonFiniteWeights(f"{name}: NaN or infinite values in {', '.join(bad)}; retrain")
+    model.load_state_dict(state)
+    model.eval()
+    return model, meta
+
+
+@dataclass(frozen=True)
+class Status:
+    name: str
+    usable: bool
+    state: str  # "fresh", "stale", or the CheckpointError reason
+    detail: str
+    meta: dict | None
+
+
+def status(name: str, directory: Path | str = DEFAULT_DIR, registry: dict[str, ModelSpec] | None = None) -> Status:
+    """Load-check one checkpoint without raising: for tables, `ae info` and the app."""
+    registry = registry or REGISTRY
+    try:
+        _, meta = load(name, directory, registry)
+    except CheckpointError as e:
+        return Status(name, False, e.reason, str(e), None)
+    why = staleness(meta, registry[name])
+    return Status(name, True, "stale" if why else "fresh", "; ".join(why), meta)
+
+
+def fingerprint(name: str, directory: Path | str = DEFAULT_DIR) -> str:
+    """Changes exactly when the checkpoint's files change: a cache key for tables derived from it."""
+    parts = []
+    for p in paths(name, directory):
+        try:
+            st = p.stat()
+            parts.append(f"{p.name}:{st.st_size}:{st.st_mtime_ns}")
+        except FileNotFoundError:
+            parts.append(f"{p.name}:-")
+    return "|".join(parts)
+
+
+@contextmanager
+def training_lock(name: str, directory: Path | str = DEFAULT_DIR, timeout: float = 0) -> Iterator[None]:
+    """Hold the per-model training lock. An OS file lock: a killed process releases it, so it never goes stale."""
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(Path(directory) / f".{name}.lock"), timeout=timeout)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise TrainingBusy(f"{name} is already being trained by another process") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def is_training(name: str, directory: Path | str = DEFAULT_DIR) -> bool:
+    try:
+        with training_lock(name, directory):
+            return False
+    except TrainingBusy:
+        return True
+
+
+def finite(x: float) -> float | None:
+    """JSON has no NaN: store None instead."""
+    return x if isinstance(x, (int, float)) and math.isfinite(x) else None
+
+
+def command_line() -> str:
+    return " ".join(["python", "-m", "ae", *sys.argv[1:]])

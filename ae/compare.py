@@ -1,0 +1,64 @@
+"""The comparison table across all registry models, computed from their checkpoints on the 10k test digits."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from ae import checkpoints
+from ae.data import Mnist
+from ae.metrics import evaluate, measure_code, parameter_count
+from ae.registry import REGISTRY, ModelSpec
+
+COLUMNS = [
+    "model", "family", "code shape", "code values", "compression ratio", "test MSE", "PSNR (dB)", "SSIM",
+    "code bytes (float32)", "code bytes (8-bit)", "parameters", "epochs", "training time (s)", "checkpoint", "note",
+]  # fmt: skip
+
+
+def model_row(spec: ModelSpec, data: Mnist, directory: Path | str, registry: dict[str, ModelSpec]) -> dict:
+    """One row: code size measured from the architecture, quality measured from the checkpoint's weights."""
+    code = measure_code(spec.build())
+    row = {
+        "model": spec.name,
+        "family": spec.family,
+        "code shape": code.shape_text,
+        "code values": code.values,
+        "compression ratio": code.compression_ratio,
+        "code bytes (float32)": code.bytes_float32,
+        "code bytes (8-bit)": code.bytes_8bit,
+        "parameters": parameter_count(spec.build()),
+        "epochs": None,
+        "training time (s)": None,
+        "test MSE": math.nan,
+        "PSNR (dB)": math.nan,
+        "SSIM": math.nan,
+    }
+    try:
+        model, meta = checkpoints.load(spec.name, directory, registry)
+    except checkpoints.CheckpointError as e:
+        return {**row, "checkpoint": e.reason, "note": str(e)}
+    quality = evaluate(model, data.test_images())
+    why = checkpoints.staleness(meta, spec)
+    if meta.get("data", {}).get("fingerprint") not in (None, data.fingerprint):
+        why.append("trained on different data")
+    return {
+        **row,
+        "epochs": len(meta.get("history", [])),
+        "training time (s)": meta.get("wall_time_s"),
+        "test MSE": quality.mse,
+        "PSNR (dB)": quality.psnr,
+        "SSIM": quality.ssim,
+        "checkpoint": "stale" if why else "fresh",
+        "note": "; ".join(why),
+    }
+
+
+def comparison_table(
+    data: Mnist, directory: Path | str = checkpoints.DEFAULT_DIR, registry: dict[str, ModelSpec] | None = None
+) -> pd.DataFrame:
+    registry = REGISTRY if registry is None else registry
+    rows = [model_row(spec, data, directory, registry) for spec in registry.values()]
+    return pd.DataFrame(rows, columns=COLUMNS)

@@ -1,0 +1,63 @@
+"""One training run end to end: take the model's lock, train, measure, save the checkpoint.
+
+The CLI and the app both train through here, so a checkpoint always carries the same metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from ae import checkpoints
+from ae.data import Mnist
+from ae.metrics import evaluate, measure_code, parameter_count
+from ae.registry import ModelSpec
+from ae.train import Progress, train
+
+
+def train_and_save(
+    spec: ModelSpec,
+    data: Mnist,
+    *,
+    directory: Path | str = checkpoints.DEFAULT_DIR,
+    epochs: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    command: str | None = None,
+) -> dict:
+    """Train ``spec`` and write its checkpoint; returns the sidecar.
+
+    Raises TrainingBusy if another process is training the same model, and train.Cancelled / train.Diverged
+    when the run ends early: in every such case the previous checkpoint is left as it was.
+    """
+    with checkpoints.training_lock(spec.name, directory):
+        result = train(spec, data, epochs=epochs, progress=progress, should_stop=should_stop)
+        quality = evaluate(result.model, data.test_images())
+        code = measure_code(result.model)
+        # Saved under the recipe actually used; an --epochs override makes the checkpoint "stale" on purpose,
+        # since it no longer reproduces the registry's recipe.
+        trained_spec = replace(spec, recipe=result.recipe)
+        meta = {
+            "command": command or f"python -m ae train --model {spec.name}",
+            "data": {
+                "fingerprint": data.fingerprint,
+                "source": data.source.split(":", 1)[0],
+                "train_digits": spec.recipe.train_subset or len(data.train_x),
+                "test_digits": len(data.test_x),
+            },
+            "device": result.device,
+            "wall_time_s": round(result.wall_time, 2),
+            "images_per_second": round(result.images_per_second, 1),
+            "history": result.history,
+            "metrics": {
+                "test_mse": quality.mse,
+                "psnr_db": quality.psnr,
+                "ssim": quality.ssim,
+                "code_shape": list(code.shape),
+                "code_values": code.values,
+                "compression_ratio": code.compression_ratio,
+                "parameters": parameter_count(result.model),
+            },
+        }
+        return checkpoints.save(result.model, meta, trained_spec, directory)

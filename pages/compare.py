@@ -1,0 +1,66 @@
+"""Compression ratio against reconstruction error, for every model, measured on the 10,000 test digits."""
+
+import plotly.express as px
+import streamlit as st
+
+from ae.metrics import measure_code
+from ae.models import PIXELS
+from ui import state
+from ui.sidebar import sidebar
+
+sidebar()
+reg = state.registry()
+st.title("Compare models")
+st.write(
+    "Each autoencoder squeezes a 784-pixel digit into a smaller **code** and rebuilds it. The **compression "
+    "ratio** is code values ÷ 784, measured by running each encoder. Test MSE, PSNR and SSIM come from "
+    "reconstructing all 10,000 MNIST test digits with the saved checkpoints. Lower MSE, higher PSNR and SSIM "
+    "are better."
+)
+
+table = state.table()
+usable = table[table["checkpoint"].isin(["fresh", "stale"])]
+for row in table[~table.index.isin(usable.index)].itertuples():
+    st.warning(f"**{row.model}** has no usable checkpoint ({row.checkpoint}): {row.note}", icon=":material/warning:")
+    if st.button(f"Train {row.model} now", key=f"train_{row.model}"):
+        state.trainer().start([row.model])
+        st.rerun()
+
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "compression ratio": st.column_config.NumberColumn(format="%.3f"),
+        "test MSE": st.column_config.NumberColumn(format="%.5f"),
+        "PSNR (dB)": st.column_config.NumberColumn(format="%.2f"),
+        "SSIM": st.column_config.NumberColumn(format="%.4f"),
+        "training time (s)": st.column_config.NumberColumn(format="%.1f"),
+        "note": st.column_config.TextColumn(width="medium"),
+    },
+)
+st.download_button(
+    "Download CSV", table.to_csv(index=False).encode(), "aelab-comparison.csv", "text/csv", icon=":material/download:"
+)
+
+if not usable.empty:
+    fig = px.scatter(
+        usable, x="compression ratio", y="test MSE", color="family", text="model", log_y=True,
+        hover_data=["code shape", "PSNR (dB)", "SSIM", "parameters"],
+        labels={"compression ratio": "compression ratio (code values / 784)", "test MSE": "test MSE (log scale)"},
+    )  # fmt: skip
+    fig.update_traces(textposition="top center", marker={"size": 12})
+    fig.update_layout(height=420, margin={"t": 30})
+    st.plotly_chart(fig, width="stretch")
+    st.caption("Down and to the left is better: fewer code values and a smaller error.")
+
+if "conv-8" in reg:
+    code = measure_code(reg["conv-8"].build())
+    hand = 8 * 5 * 5  # the seed text's count: it shrinks 28 -> 5 as if the convolutions had no padding
+    st.info(
+        f"**Why conv-8's code is {code.shape_text} = {code.values} values, not 200.** The seed notebook counts "
+        f"8×5×5 = {hand} values (compression ratio {hand / PIXELS:.3f}). But both convolutions use padding 1, so "
+        f"they keep the 28×28 size, and the two 2×2 max-pools halve it twice: 28 → 14 → 7. Running the encoder "
+        f"gives {code.shape_text} = {code.values} values, a compression ratio of {code.compression_ratio:.2f}.",
+        icon=":material/straighten:",
+    )

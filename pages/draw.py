@@ -1,0 +1,99 @@
+"""Draw a digit (or pick a test digit, or upload a picture) and see every model's reconstruction."""
+
+import numpy as np
+import streamlit as st
+from PIL import Image, UnidentifiedImageError
+
+from ae.inference import reconstruct_digit
+from ae.metrics import measure_code
+from ae.preprocess import canvas_to_mnist, image_to_mnist
+from ui import state
+from ui.images import enlarge, heat
+from ui.sidebar import sidebar
+
+sidebar()
+reg = state.registry()
+st.title("Draw a digit")
+st.write(
+    "Draw a digit with the mouse. It is turned into a 28×28 image the way MNIST digits were made, then squeezed "
+    "through each autoencoder's code and rebuilt. The error map shows where the rebuilt digit differs: "
+    "bright pixels are large errors."
+)
+
+source = st.segmented_control(
+    "Input", ["Draw", "Random test digit", "Upload"], default="Draw", key="source", label_visibility="collapsed"
+)
+left, right = st.columns([1, 1.6], gap="large")
+digit = None
+with left:
+    if source == "Random test digit":
+        if st.button("Another digit", icon=":material/casino:") or "test_index" not in st.session_state:
+            st.session_state["test_index"] = int(np.random.default_rng().integers(len(state.data().test_x)))
+        i = st.session_state["test_index"]
+        digit = state.data().test_x[i].astype(np.float32) / 255.0
+        st.image(
+            enlarge(digit, 10),
+            caption=f"Test digit #{i}, label {state.data().test_y[i]}",
+            width=280,
+            output_format="PNG",
+        )
+    elif source == "Upload":
+        file = st.file_uploader(
+            "A picture of one digit (PNG, JPEG, ...)", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"]
+        )
+        if file is not None:
+            try:
+                with Image.open(file) as img:
+                    img.load()
+                    digit = image_to_mnist(img)
+                if digit is None:
+                    st.warning("No digit found in that picture: it looks blank.")
+            except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
+                st.error(f"Could not read that file as an image ({e.__class__.__name__}). Try a PNG or JPEG.")
+    else:
+        from streamlit_drawable_canvas import st_canvas  # only importable inside a running app
+
+        st.session_state.setdefault("canvas_key", 0)
+        canvas = st_canvas(
+            stroke_width=18, stroke_color="#FFFFFF", background_color="#000000", height=280, width=280,
+            drawing_mode="freedraw", return_image_data=True, key=f"canvas-{st.session_state['canvas_key']}",
+        )  # fmt: skip
+        if st.button("Clear", icon=":material/ink_eraser:"):
+            st.session_state["canvas_key"] += 1
+            st.rerun()
+        digit = canvas_to_mnist(canvas.image_data)
+
+with right:
+    if digit is None:
+        st.info(
+            "Draw a digit on the black square (or pick a test digit) to see its reconstructions.",
+            icon=":material/draw:",
+        )
+        st.stop()
+    labels = {name: f"{name} ({measure_code(spec.build()).shape_text})" for name, spec in reg.items()}
+    name = st.radio("Model", list(reg), format_func=labels.get, horizontal=True, key="model")
+    model, meta, error = state.model(name)
+    cols = st.columns(3)
+    cols[0].image(enlarge(digit), caption="What the model sees (28×28)", width="stretch", output_format="PNG")
+    if model is None:
+        st.warning(f"**{name}** is not available: {error}. Use **Retrain** in the sidebar to train it.")
+    else:
+        rec = reconstruct_digit(model, digit)
+        cols[1].image(enlarge(rec.image), caption=f"Reconstruction by {name}", width="stretch", output_format="PNG")
+        cols[2].image(heat(rec.error), caption="|error| (black 0, white 1)", width="stretch", output_format="PNG")
+        m1, m2 = st.columns(2)
+        m1.metric("MSE", f"{rec.mse:.5f}")
+        m2.metric("PSNR", f"{rec.psnr:.1f} dB")
+
+st.subheader("Every model, same input")
+strip = st.columns(len(reg))
+for col, other in zip(strip, reg, strict=True):
+    m, _, err = state.model(other)
+    with col:
+        if m is None:
+            st.caption(f"**{other}**: {err.reason}")
+            continue
+        r = reconstruct_digit(m, digit)
+        st.image(enlarge(r.image, 3), width="stretch", output_format="PNG")
+        st.image(heat(r.error, scale=3), width="stretch", output_format="PNG")
+        st.caption(f"**{other}**  \nMSE {r.mse:.4f} · {r.psnr:.1f} dB")

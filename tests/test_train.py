@@ -1,0 +1,52 @@
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+
+from ae.train import Cancelled, Diverged, train
+from tests.tiny import TINY_CONV, TINY_LINEAR
+
+
+@pytest.mark.parametrize("spec", [TINY_LINEAR, TINY_CONV], ids=lambda s: s.name)
+def test_tiny_run_lowers_the_loss_and_reports_progress(spec, small_mnist):
+    seen = []
+    result = train(spec, small_mnist, progress=seen.append)
+    hist = result.history
+    assert [h["epoch"] for h in hist] == [1, 2]
+    assert hist[-1]["train_loss"] < hist[0]["train_loss"]
+    assert hist[-1]["test_loss"] < 0.2  # far below an untrained sigmoid output (~0.23)
+    # progress arrives during epochs and once per finished epoch with its test loss
+    assert any(p.test_loss is None for p in seen)
+    assert [p.test_loss for p in seen if p.test_loss is not None] == [h["test_loss"] for h in hist]
+    assert seen[-1].fraction == 1.0
+
+
+def test_same_seed_same_weights_bit_for_bit(small_mnist):
+    a = train(TINY_CONV, small_mnist).model.state_dict()
+    b = train(TINY_CONV, small_mnist).model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    c = train(replace(TINY_CONV, recipe=replace(TINY_CONV.recipe, seed=8)), small_mnist).model.state_dict()
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_epochs_override(small_mnist):
+    result = train(TINY_LINEAR, small_mnist, epochs=1)
+    assert len(result.history) == 1 and result.recipe.epochs == 1
+
+
+def test_cancel_stops_training(small_mnist):
+    calls = []
+
+    def stop() -> bool:
+        calls.append(1)
+        return len(calls) > 2
+
+    with pytest.raises(Cancelled):
+        train(TINY_LINEAR, small_mnist, should_stop=stop)
+
+
+def test_nan_loss_stops_with_a_message(small_mnist):
+    bad = replace(TINY_LINEAR, recipe=replace(TINY_LINEAR.recipe, lr=math.inf, schedule="constant"))
+    with pytest.raises(Diverged, match="old checkpoint is kept"):
+        train(bad, small_mnist)

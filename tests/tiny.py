@@ -1,0 +1,11 @@
+"""A tiny registry for tests: real models and real MNIST, but few digits and epochs, so a retrain takes seconds.
+
+The app serves it when AELAB_REGISTRY=tests.tiny:REGISTRY.
+"""
+
+from ae.registry import ModelSpec, Recipe
+
+TINY_RECIPE = Recipe(epochs=2, batch_size=50, lr=3e-3, train_subset=600, seed=7)
+TINY_LINEAR = ModelSpec("tiny-linear", "linear", {"depth": 16}, TINY_RECIPE, "test model")
+TINY_CONV = ModelSpec("tiny-conv", "conv", {"code_channels": 2}, TINY_RECIPE, "test model")
+REGISTRY = {s.name: s for s in (TINY_LINEAR, TINY_CONV)}

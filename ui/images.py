@@ -1,0 +1,17 @@
+"""Small image helpers for display: crisp enlargement and a colour map for error images."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def enlarge(img: np.ndarray, scale: int = 6) -> np.ndarray:
+    """Nearest-neighbour upscaling, so each of the 28x28 pixels stays a visible square."""
+    return np.kron(np.clip(img, 0, 1), np.ones((scale, scale), dtype=np.float32))
+
+
+def heat(err: np.ndarray, vmax: float = 1.0, scale: int = 6) -> np.ndarray:
+    """|error| in [0, vmax] as an RGB "hot" map: black, red, yellow, white."""
+    t = np.clip(np.asarray(err, dtype=np.float32) / vmax, 0, 1)
+    rgb = np.stack([np.clip(3 * t, 0, 1), np.clip(3 * t - 1, 0, 1), np.clip(3 * t - 2, 0, 1)], axis=-1)
+    return np.kron(rgb, np.ones((scale, scale, 1), dtype=np.float32))

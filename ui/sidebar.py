@@ -1,0 +1,63 @@
+"""The sidebar every page shows: retrain a model (or all) in the background, with live progress."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from ui import state
+
+ALL = "all models"
+
+
+def sidebar() -> None:
+    reg = state.registry()
+    tr = state.trainer()
+    with st.sidebar:
+        st.subheader("Retrain")
+        choice = st.selectbox("Model", [ALL, *reg], key="retrain_model")
+        names = list(reg) if choice == ALL else [choice]
+        default = None if choice == ALL else reg[choice].recipe.epochs
+        epochs = st.number_input(
+            "Epochs", min_value=1, max_value=200, value=default, step=1, key=f"retrain_epochs_{choice}",
+            placeholder="each model's recipe", help="Leave as the recipe's value to reproduce the shipped checkpoint.",
+        )  # fmt: skip
+        if st.button("Retrain", type="primary", width="stretch", key="retrain_button"):
+            busy = tr.start(names, int(epochs) if epochs else None)
+            if busy:
+                st.info(f"Already training: {', '.join(busy)}. Showing its progress.")
+        live = tr.active()
+        st.fragment(run_every=0.5 if live else 2.0)(_progress)()
+
+
+def _progress() -> None:
+    tr = state.trainer()
+    jobs = tr.snapshot()
+    seen = (tr.active(), tr.generation)
+    # A run started or finished (here or in another session): rerun the whole page so tables and models refresh.
+    if st.session_state.get("trainer_seen", seen) != seen:
+        st.session_state["trainer_seen"] = seen
+        st.rerun(scope="app")
+    st.session_state["trainer_seen"] = seen
+    if not jobs:
+        st.caption("Models are trained once and saved to disk; retraining replaces a checkpoint when it finishes.")
+        return
+    for job in sorted(jobs.values(), key=lambda j: j.started or time.time()):
+        if job.state == "running":
+            text = f"{job.name}: epoch {max(job.epoch, 1)}/{job.epochs}"
+            if job.steps:
+                text += f", step {job.step}/{job.steps}, loss {job.loss:.5f}"
+            st.progress(min(job.fraction, 1.0), text=text)
+            if st.button(f"Cancel {job.name}", key=f"cancel_{job.name}", width="stretch"):
+                tr.cancel([job.name])
+        elif job.state == "queued":
+            st.caption(f"{job.name}: queued ({job.epochs} epochs)")
+        elif job.state == "done":
+            st.success(f"{job.name}: {job.message}", icon=":material/check_circle:")
+        elif job.state == "cancelled":
+            st.warning(f"{job.name}: {job.message}", icon=":material/stop_circle:")
+        elif job.state == "busy":
+            st.info(f"{job.name}: {job.message}", icon=":material/hourglass_top:")
+        else:
+            st.error(f"{job.name}: {job.message}", icon=":material/warning:")
