@@ -20,7 +20,8 @@ COLUMNS = [
 
 def model_row(spec: ModelSpec, data: Mnist, directory: Path | str, registry: dict[str, ModelSpec]) -> dict:
     """One row: code size measured from the architecture, quality measured from the checkpoint's weights."""
-    code = measure_code(spec.build())
+    untrained = spec.build()
+    code = measure_code(untrained)
     row = {
         "model": spec.name,
         "family": spec.family,
@@ -29,7 +30,7 @@ def model_row(spec: ModelSpec, data: Mnist, directory: Path | str, registry: dic
         "compression ratio": code.compression_ratio,
         "code bytes (float32)": code.bytes_float32,
         "code bytes (8-bit)": code.bytes_8bit,
-        "parameters": parameter_count(spec.build()),
+        "parameters": parameter_count(untrained),
         "epochs": None,
         "training time (s)": None,
         "test MSE": math.nan,

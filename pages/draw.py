@@ -5,7 +5,6 @@ import streamlit as st
 from PIL import Image, UnidentifiedImageError
 
 from ae.inference import reconstruct_digit
-from ae.metrics import measure_code
 from ae.preprocess import canvas_to_mnist, image_to_mnist
 from ui import state
 from ui.images import enlarge, heat
@@ -70,13 +69,16 @@ with right:
             icon=":material/draw:",
         )
         st.stop()
-    labels = {name: f"{name} ({measure_code(spec.build()).shape_text})" for name, spec in reg.items()}
-    name = st.radio("Model", list(reg), format_func=labels.get, horizontal=True, key="model")
+    shapes = state.code_shapes()
+    name = st.radio("Model", list(reg), format_func=lambda n: f"{n} ({shapes[n]})", horizontal=True, key="model")
     model, meta, error = state.model(name)
     cols = st.columns(3)
     cols[0].image(enlarge(digit), caption="What the model sees (28×28)", width="stretch", output_format="PNG")
     if model is None:
-        st.warning(f"**{name}** is not available: {error}. Use **Retrain** in the sidebar to train it.")
+        st.warning(f"**{name}** is not available: {error}", icon=":material/warning:")
+        if st.button(f"Train {name} now", key=f"train_{name}"):
+            state.trainer().start([name])
+            st.rerun()
     else:
         rec = reconstruct_digit(model, digit)
         cols[1].image(enlarge(rec.image), caption=f"Reconstruction by {name}", width="stretch", output_format="PNG")

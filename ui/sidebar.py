@@ -34,8 +34,10 @@ def sidebar() -> None:
 def _progress() -> None:
     tr = state.trainer()
     jobs = tr.snapshot()
-    seen = (tr.active(), tr.generation)
-    # A run started or finished (here or in another session): rerun the whole page so tables and models refresh.
+    epochs_done = tuple((n, len(j.history)) for n, j in jobs.items() if j.state == "running")
+    seen = (tr.active(), tr.generation, epochs_done)
+    # A run started, finished an epoch or ended (here or in another session): rerun the whole page, so tables,
+    # models and the training curves refresh.
     if st.session_state.get("trainer_seen", seen) != seen:
         st.session_state["trainer_seen"] = seen
         st.rerun(scope="app")

@@ -11,6 +11,7 @@ from ae import checkpoints
 from ae.background import Trainer
 from ae.compare import comparison_table
 from ae.data import Mnist, load_mnist
+from ae.metrics import measure_code
 from ae.registry import REGISTRY_ENV, ModelSpec, active_registry
 
 CHECKPOINTS_ENV = "AELAB_CHECKPOINTS"
@@ -37,6 +38,16 @@ def _trainer(directory: str, registry_ref: str | None) -> Trainer:
 def trainer() -> Trainer:
     """One per server (shared by every browser session), keyed so tests with another registry get their own."""
     return _trainer(checkpoint_dir(), os.environ.get(REGISTRY_ENV))
+
+
+@st.cache_data
+def _code_shapes(registry_ref: str | None) -> dict[str, str]:
+    return {name: measure_code(spec.build()).shape_text for name, spec in active_registry().items()}
+
+
+def code_shapes() -> dict[str, str]:
+    """Each model's code shape, measured by running its (untrained) encoder once."""
+    return _code_shapes(os.environ.get(REGISTRY_ENV))
 
 
 def fingerprints() -> tuple[str, ...]:
