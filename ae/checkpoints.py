@@ -35,9 +35,14 @@ DEFAULT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 
 
 class CheckpointError(Exception):
-    """A checkpoint cannot be used; ``reason`` is a short label for tables, the message says what to do."""
+    """A checkpoint cannot be used; ``reason`` is a short label for tables, ``detail`` says what to do."""
 
     reason = "unusable"
+
+    def __init__(self, name: str, detail: str) -> None:
+        super().__init__(f"{name}: {detail}")
+        self.name = name
+        self.detail = detail
 
 
 class MissingCheckpoint(CheckpointError):
@@ -49,7 +54,7 @@ class CorruptCheckpoint(CheckpointError):
 
 
 class StaleCheckpoint(CheckpointError):
-    reason = "stale"
+    reason = "stale: architecture changed"
 
 
 class ShapeMismatch(CheckpointError):
@@ -101,16 +106,16 @@ def read_sidecar(name: str, directory: Path | str = DEFAULT_DIR) -> dict:
     weights_path, meta_path = paths(name, directory)
     if not meta_path.exists() and not weights_path.exists():
         raise MissingCheckpoint(
-            f"{name}: no checkpoint in {Path(directory)}; train it with `python -m ae train --model {name}`"
+            name, f"no checkpoint in {Path(directory)}; train it with `python -m ae train --model {name}`"
         )
     if not meta_path.exists():
-        raise CorruptCheckpoint(f"{name}: sidecar {meta_path.name} is missing; retrain the model")
+        raise CorruptCheckpoint(name, f"sidecar {meta_path.name} is missing; retrain the model")
     try:
         meta = json.loads(meta_path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CorruptCheckpoint(f"{name}: sidecar {meta_path.name} is not valid JSON ({e}); retrain the model") from e
+        raise CorruptCheckpoint(name, f"sidecar {meta_path.name} is not valid JSON ({e}); retrain the model") from e
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or not isinstance(meta.get("spec"), dict):
-        raise CorruptCheckpoint(f"{name}: {meta_path.name} is not an aelab checkpoint sidecar; retrain the model")
+        raise CorruptCheckpoint(name, f"{meta_path.name} is not an aelab checkpoint sidecar; retrain the model")
     return meta
 
 
@@ -136,23 +141,23 @@ def load(
     """
     spec = (registry or REGISTRY).get(name)
     if spec is None:
-        raise MissingCheckpoint(f"{name}: not in the model registry")
+        raise MissingCheckpoint(name, "not in the model registry")
     meta = read_sidecar(name, directory)
     if meta.get("spec") != spec.arch_dict():
-        raise StaleCheckpoint(f"{name}: stale, retrain: {staleness(meta, spec)[0]}")
+        raise StaleCheckpoint(name, f"stale, retrain: {staleness(meta, spec)[0]}")
     weights_path, _ = paths(name, directory)
     try:
         blob = weights_path.read_bytes()
     except FileNotFoundError:
-        raise CorruptCheckpoint(f"{name}: weights file {weights_path.name} is missing; retrain the model") from None
+        raise CorruptCheckpoint(name, f"weights file {weights_path.name} is missing; retrain the model") from None
     if hashlib.sha256(blob).hexdigest() != meta.get("weights_sha256"):
         raise CorruptCheckpoint(
-            f"{name}: {weights_path.name} does not match its sidecar (truncated or replaced); retrain"
+            name, f"{weights_path.name} does not match its sidecar (truncated or replaced); retrain"
         )
     try:
         state = st_load(blob)
     except (SafetensorError, ValueError, RuntimeError) as e:
-        raise CorruptCheckpoint(f"{name}: {weights_path.name} is not a readable safetensors file ({e}); retrain") from e
+        raise CorruptCheckpoint(name, f"{weights_path.name} is not a readable safetensors file ({e}); retrain") from e
 
     model = spec.build()
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
@@ -160,10 +165,10 @@ def load(
     if expected != found:
         diff = sorted(k for k in expected.keys() | found.keys() if expected.get(k) != found.get(k))
         detail = ", ".join(f"{k}: expected {expected.get(k)}, found {found.get(k)}" for k in diff[:3])
-        raise ShapeMismatch(f"{name}: tensor shapes do not fit the architecture ({detail}); retrain")
+        raise ShapeMismatch(name, f"tensor shapes do not fit the architecture ({detail}); retrain")
     bad = [k for k, v in state.items() if not torch.isfinite(v).all()]
     if bad:
-        raise NonFiniteWeights(f"{name}: NaN or infinite values in {', '.join(bad)}; retrain")
+        raise NonFiniteWeights(name, f"NaN or infinite values in {', '.join(bad)}; retrain")
     model.load_state_dict(state)
     model.eval()
     return model, meta
@@ -184,7 +189,7 @@ def status(name: str, directory: Path | str = DEFAULT_DIR, registry: dict[str, M
     try:
         _, meta = load(name, directory, registry)
     except CheckpointError as e:
-        return Status(name, False, e.reason, str(e), None)
+        return Status(name, False, e.reason, e.detail, None)
     why = staleness(meta, registry[name])
     return Status(name, True, "stale" if why else "fresh", "; ".join(why), meta)
 

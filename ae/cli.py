@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -87,9 +88,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     table = comparison_table(data, args.checkpoints)
     seconds = time.perf_counter() - t0
-    shown = table.drop(columns=["note"])
-    with pd.option_context("display.width", 200, "display.max_columns", None):
-        print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-"))
+    shown = table.drop(columns=["note"]).map(_cell)
+    with pd.option_context("display.width", 250, "display.max_columns", None):
+        print(shown.to_string(index=False))
     print(f"\n{len(data.test_x):,} test digits, {len(table)} models, evaluated in {seconds:.2f} s")
     for row in table.itertuples():
         if row.note:
@@ -97,7 +98,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.csv:
         table.to_csv(args.csv, index=False)
         print(f"wrote {args.csv}")
-    return 0 if (table["checkpoint"] != "missing").all() else 1
+    return 0 if table["test MSE"].notna().all() else 1
+
+
+def _cell(v: object) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
 def cmd_info(args: argparse.Namespace) -> int:

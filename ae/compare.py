@@ -40,7 +40,7 @@ def model_row(spec: ModelSpec, data: Mnist, directory: Path | str, registry: dic
     try:
         model, meta = checkpoints.load(spec.name, directory, registry)
     except checkpoints.CheckpointError as e:
-        return {**row, "checkpoint": e.reason, "note": str(e)}
+        return {**row, "checkpoint": e.reason, "note": e.detail}
     quality = evaluate(model, data.test_images())
     why = checkpoints.staleness(meta, spec)
     if meta.get("data", {}).get("fingerprint") not in (None, data.fingerprint):

@@ -6,13 +6,23 @@ in a 28x28 field with their centre of mass at the centre. Light ink on a dark ba
 
 from __future__ import annotations
 
+import io
+import warnings
+
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 SIZE = 28
 BOX = 20
 CENTRE = SIZE // 2
 INK_THRESHOLD = 0.05  # below this (of full white) a pixel counts as background, not ink
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # also server.maxUploadSize in .streamlit/config.toml
+MAX_PIXELS = 40_000_000  # a 40-megapixel photo is fine; a decompression bomb is not
+WORKING_SIZE = 1024  # big photos are shrunk to this before finding the digit: the result is 28x28 anyway
+
+
+class InputError(ValueError):
+    """An upload that cannot be used; the message is meant for the person who uploaded it."""
 
 
 def ink_from_rgba(rgba: np.ndarray) -> np.ndarray:
@@ -80,6 +90,36 @@ def image_to_mnist(image: Image.Image) -> np.ndarray | None:
     if hi - lo < 1e-3:
         return None
     return to_mnist((gray - lo) / (hi - lo))
+
+
+def read_upload(data: bytes) -> np.ndarray:
+    """Uploaded file bytes -> 28x28 digit. Raises InputError with a message for the user."""
+    if not data:
+        raise InputError("The file is empty.")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InputError(f"The file is {len(data) / 1e6:.1f} MB; the limit is {MAX_UPLOAD_BYTES / 1e6:.0f} MB.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            w, h = image.size
+            if w * h > MAX_PIXELS:
+                raise InputError(f"The picture is too large: {w}×{h} pixels, over the {MAX_PIXELS / 1e6:.0f} MP limit.")
+            image.draft("L", (WORKING_SIZE, WORKING_SIZE))  # JPEG: decode at reduced size, much faster
+            image.load()
+    except InputError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise InputError(f"The picture is too large to open safely ({e}).") from e
+    except UnidentifiedImageError as e:
+        raise InputError("That file is not a picture this app can read (PNG, JPEG, GIF, BMP or WebP).") from e
+    except (OSError, SyntaxError, ValueError) as e:  # truncated or corrupt image data
+        raise InputError(f"The picture's data is damaged or incomplete ({e}).") from e
+    image.thumbnail((WORKING_SIZE, WORKING_SIZE))
+    digit = image_to_mnist(image)
+    if digit is None:
+        raise InputError("No digit found: the picture looks blank.")
+    return digit
 
 
 def light_background(gray: np.ndarray) -> bool:

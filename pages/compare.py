@@ -19,7 +19,7 @@ st.write(
 )
 
 table = state.table()
-usable = table[table["checkpoint"].isin(["fresh", "stale"])]
+usable = table[table["test MSE"].notna()]
 for row in table[~table.index.isin(usable.index)].itertuples():
     st.warning(f"**{row.model}** has no usable checkpoint ({row.checkpoint}): {row.note}", icon=":material/warning:")
     if st.button(f"Train {row.model} now", key=f"train_{row.model}"):

@@ -2,12 +2,11 @@
 
 import numpy as np
 import streamlit as st
-from PIL import Image, UnidentifiedImageError
 
 from ae.inference import reconstruct_digit
-from ae.preprocess import canvas_to_mnist, image_to_mnist
+from ae.preprocess import InputError, canvas_to_mnist, read_upload
 from ui import state
-from ui.images import enlarge, heat
+from ui.images import enlarge, gray_rgb, heat
 from ui.sidebar import sidebar
 
 sidebar()
@@ -38,17 +37,15 @@ with left:
         )
     elif source == "Upload":
         file = st.file_uploader(
-            "A picture of one digit (PNG, JPEG, ...)", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"]
-        )
+            "A picture of one digit", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
+            help="Dark ink on paper works too: it is inverted automatically.",
+        )  # fmt: skip
         if file is not None:
             try:
-                with Image.open(file) as img:
-                    img.load()
-                    digit = image_to_mnist(img)
-                if digit is None:
-                    st.warning("No digit found in that picture: it looks blank.")
-            except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
-                st.error(f"Could not read that file as an image ({e.__class__.__name__}). Try a PNG or JPEG.")
+                digit = read_upload(file.getvalue())
+                st.image(enlarge(digit, 10), caption=file.name, width=280, output_format="PNG")
+            except InputError as e:
+                st.error(str(e), icon=":material/error:")
     else:
         from streamlit_drawable_canvas import st_canvas  # only importable inside a running app
 
@@ -75,7 +72,7 @@ with right:
     cols = st.columns(3)
     cols[0].image(enlarge(digit), caption="What the model sees (28×28)", width="stretch", output_format="PNG")
     if model is None:
-        st.warning(f"**{name}** is not available: {error}", icon=":material/warning:")
+        st.warning(f"**{name}** is not available ({error.reason}): {error.detail}", icon=":material/warning:")
         if st.button(f"Train {name} now", key=f"train_{name}"):
             state.trainer().start([name])
             st.rerun()
@@ -96,6 +93,7 @@ for col, other in zip(strip, reg, strict=True):
             st.caption(f"**{other}**: {err.reason}")
             continue
         r = reconstruct_digit(m, digit)
-        st.image(enlarge(r.image, 3), width="stretch", output_format="PNG")
-        st.image(heat(r.error, scale=3), width="stretch", output_format="PNG")
+        # One picture per model (reconstruction above its error map): half the images for the browser to fetch.
+        both = np.concatenate([gray_rgb(enlarge(r.image, 3)), heat(r.error, scale=3)], axis=0)
+        st.image(both, width="stretch", output_format="PNG")
         st.caption(f"**{other}**  \nMSE {r.mse:.4f} · {r.psnr:.1f} dB")

@@ -116,7 +116,8 @@ def test_architecture_change_is_stale(tmp_path):
     changed = {TINY_LINEAR.name: replace(TINY_LINEAR, args={"depth": 8})}
     with pytest.raises(StaleCheckpoint, match="stale, retrain: architecture changed"):
         checkpoints.load(TINY_LINEAR.name, tmp_path, changed)
-    assert checkpoints.status(TINY_LINEAR.name, tmp_path, changed).state == "stale"
+    s = checkpoints.status(TINY_LINEAR.name, tmp_path, changed)
+    assert not s.usable and s.state == "stale: architecture changed"
 
 
 def test_recipe_change_loads_but_is_marked_stale(tmp_path):

@@ -98,3 +98,16 @@ def test_mnist_digit_round_trips(mnist):
     out = np.stack([to_mnist(d) for d in x])
     # MNIST digits already sit in a 20x20 box centred by mass: preprocessing barely moves them
     assert np.abs(out - x).mean() < 0.01
+
+
+def test_digit_in_a_corner_is_centred():
+    d = canvas_to_mnist(_stroke_canvas((5, 5, 40, 60), width=10))
+    cy, cx = _com(d)
+    assert abs(cy - 14) <= 0.51 and abs(cx - 14) <= 0.51
+
+
+def test_huge_stroke_covering_most_of_the_canvas():
+    d = canvas_to_mnist(_stroke_canvas((140, 0, 140, 280), width=200))
+    assert d is not None and np.isfinite(d).all()
+    r0, r1, c0, c1 = _bbox(d)
+    assert max(r1 - r0, c1 - c0) + 1 <= 21

@@ -10,6 +10,10 @@ def enlarge(img: np.ndarray, scale: int = 6) -> np.ndarray:
     return np.kron(np.clip(img, 0, 1), np.ones((scale, scale), dtype=np.float32))
 
 
+def gray_rgb(img: np.ndarray) -> np.ndarray:
+    return np.repeat(np.asarray(img, dtype=np.float32)[..., None], 3, axis=-1)
+
+
 def heat(err: np.ndarray, vmax: float = 1.0, scale: int = 6) -> np.ndarray:
     """|error| in [0, vmax] as an RGB "hot" map: black, red, yellow, white."""
     t = np.clip(np.asarray(err, dtype=np.float32) / vmax, 0, 1)

@@ -25,17 +25,24 @@ def sidebar() -> None:
         )  # fmt: skip
         if st.button("Retrain", type="primary", width="stretch", key="retrain_button"):
             busy = tr.start(names, int(epochs) if epochs else None)
+            st.session_state["trainer_seen"] = _seen(tr)  # this run already shows the new state: no extra rerun
             if busy:
                 st.info(f"Already training: {', '.join(busy)}. Showing its progress.")
         live = tr.active()
-        st.fragment(run_every=0.5 if live else 2.0)(_progress)()
+        # Poll fast while training; slowly when idle, just to notice a run started from another session.
+        st.fragment(run_every=0.5 if live else 5.0)(_progress)()
+
+
+def _seen(tr) -> tuple:
+    """What, when it changes, calls for a whole-page rerun: a run started or ended, an epoch finished."""
+    jobs = tr.snapshot()
+    return tr.active(), tr.generation, tuple((n, len(j.history)) for n, j in jobs.items() if j.state == "running")
 
 
 def _progress() -> None:
     tr = state.trainer()
     jobs = tr.snapshot()
-    epochs_done = tuple((n, len(j.history)) for n, j in jobs.items() if j.state == "running")
-    seen = (tr.active(), tr.generation, epochs_done)
+    seen = _seen(tr)
     # A run started, finished an epoch or ended (here or in another session): rerun the whole page, so tables,
     # models and the training curves refresh.
     if st.session_state.get("trainer_seen", seen) != seen:
