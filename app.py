@@ -8,6 +8,10 @@ page = st.navigation(
         st.Page("pages/draw.py", title="Draw", icon=":material/draw:", default=True),
         st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:"),
         st.Page("pages/training.py", title="Training", icon=":material/show_chart:"),
+        st.Page("pages/interpolate.py", title="Interpolate", icon=":material/linear_scale:"),
+        st.Page("pages/denoise.py", title="Denoise", icon=":material/blur_on:"),
+        st.Page("pages/gallery.py", title="Gallery", icon=":material/grid_view:"),
+        st.Page("pages/latent.py", title="Latent map", icon=":material/scatter_plot:"),
     ]
 )
 page.run()

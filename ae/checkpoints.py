@@ -27,7 +27,7 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from ae.fileio import atomic_write
-from ae.registry import REGISTRY, ModelSpec
+from ae.registry import RECIPE_DEFAULTS, REGISTRY, ModelSpec
 
 FORMAT = "aelab-checkpoint"
 VERSION = 1
@@ -125,7 +125,11 @@ def staleness(meta: dict, spec: ModelSpec) -> list[str]:
     if meta.get("spec") != spec.arch_dict():
         why.append(f"architecture changed (trained as {meta.get('spec')}, registry has {spec.arch_dict()})")
     recipe = meta.get("recipe") or {}
-    changed = [f"{k}={recipe.get(k)!r} (registry: {v!r})" for k, v in spec.recipe_dict().items() if recipe.get(k) != v]
+    changed = [
+        f"{k}={recipe.get(k, RECIPE_DEFAULTS.get(k))!r} (registry: {v!r})"
+        for k, v in spec.recipe_dict().items()
+        if recipe.get(k, RECIPE_DEFAULTS.get(k)) != v
+    ]
     if changed:
         why.append("trained with " + ", ".join(changed))
     return why

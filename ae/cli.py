@@ -107,6 +107,32 @@ def _cell(v: object) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from ae import reproduce
+
+    names = list(REGISTRY) if args.all else args.model
+    if not names or any(n not in REGISTRY for n in names):
+        print(f"name models with --model NAME (known: {', '.join(REGISTRY)}), or use --all", file=sys.stderr)
+        return 2
+    data = _data(args)
+    failed = 0
+    for name in names:
+        try:
+            r = reproduce.check(REGISTRY[name], data, args.checkpoints)
+        except checkpoints.CheckpointError as e:
+            print(f"{name}: cannot check: {e.detail}", file=sys.stderr)
+            failed += 1
+            continue
+        reproduce.record(name, r, args.checkpoints)
+        verdict = "reproduced" if r["reproduced"] else "NOT reproduced"
+        print(
+            f"{name}: {verdict}: shipped test MSE {r['shipped_test_mse']:.6f}, retrained {r['retrained_test_mse']:.6f} "
+            f"({100 * r['relative_difference']:.3f}% apart; weights bit-identical: {r['bit_identical']})"
+        )
+        failed += not r["reproduced"]
+    return 1 if failed else 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from ae.data import cache_dir
 
@@ -143,6 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("eval", parents=[common], help="print the comparison table on the 10k test digits")
     p.add_argument("--csv", type=Path, help="also write the table to this CSV file")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("reproduce", parents=[common], help="retrain and check the shipped metrics reproduce")
+    p.add_argument("--model", action="append", default=[], help="model name (repeatable)")
+    p.add_argument("--all", action="store_true", help="every model in the registry")
+    p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("info", parents=[common], help="data source, cache and checkpoint status")
     p.set_defaults(func=cmd_info)

@@ -13,7 +13,7 @@ from ae.metrics import evaluate, measure_code, parameter_count
 from ae.registry import REGISTRY, ModelSpec
 
 COLUMNS = [
-    "model", "family", "code shape", "code values", "compression ratio", "test MSE", "PSNR (dB)", "SSIM",
+    "model", "family", "group", "code shape", "code values", "compression ratio", "test MSE", "PSNR (dB)", "SSIM",
     "code bytes (float32)", "code bytes (8-bit)", "parameters", "epochs", "training time (s)", "checkpoint", "note",
 ]  # fmt: skip
 
@@ -25,6 +25,7 @@ def model_row(spec: ModelSpec, data: Mnist, directory: Path | str, registry: dic
     row = {
         "model": spec.name,
         "family": spec.family,
+        "group": spec.group,
         "code shape": code.shape_text,
         "code values": code.values,
         "compression ratio": code.compression_ratio,

@@ -110,14 +110,19 @@ def reconstruct(model: nn.Module, images: torch.Tensor, batch_size: int = EVAL_B
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, images: torch.Tensor, batch_size: int = EVAL_BATCH) -> Quality:
-    """MSE, PSNR and SSIM of ``model``'s reconstructions of ``images`` (N, 1, 28, 28) in [0, 1]."""
+def evaluate(
+    model: nn.Module, images: torch.Tensor, inputs: torch.Tensor | None = None, batch_size: int = EVAL_BATCH
+) -> Quality:
+    """MSE, PSNR and SSIM of ``model``'s reconstructions of ``images`` (N, 1, 28, 28) in [0, 1].
+
+    ``inputs`` (say, noisy copies) are fed to the model instead of the images, which remain the target.
+    """
     model.eval()
     sq_err = 0.0
     ssim_sum = 0.0
     for i in range(0, len(images), batch_size):
         x = images[i : i + batch_size]
-        y = model(x)
+        y = model(x if inputs is None else inputs[i : i + batch_size])
         sq_err += F.mse_loss(y, x, reduction="sum").item()
         ssim_sum += ssim(y, x).sum().item()
     mse = sq_err / images.numel()

@@ -7,7 +7,7 @@ the registry entry has changed since it was trained.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from torch import nn
 
@@ -25,6 +25,7 @@ class Recipe:
     warmup: float = 0.15  # fraction of steps spent warming up, for onecycle
     seed: int = 0
     train_subset: int | None = None  # use only the first N training digits (tests, quick demos)
+    noise_std: float = 0.0  # > 0: a denoising autoencoder, fed clip(x + N(0, std²)) and asked for the clean x
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class ModelSpec:
     args: dict = field(default_factory=dict)
     recipe: Recipe = Recipe(epochs=5, batch_size=25, lr=1e-3)
     description: str = ""
+    group: str = "seed"  # "seed" (the notebook's models), "matched" (equal-code-size rivals), "denoise"
 
     def build(self) -> nn.Module:
         return FAMILIES[self.family](**self.args)
@@ -46,28 +48,35 @@ class ModelSpec:
         return asdict(self.recipe)
 
 
-def _linear(depth: int, recipe: Recipe) -> ModelSpec:
+RECIPE_DEFAULTS = {f.name: f.default for f in fields(Recipe)}  # a sidecar older than a new field has its default
+
+
+def _linear(depth: int, recipe: Recipe, group: str = "seed", suffix: str = "") -> ModelSpec:
     return ModelSpec(
-        f"linear-{depth}",
+        f"linear-{depth}{suffix}",
         "linear",
         {"depth": depth},
         recipe,
         f"Linear(784->{depth}) encoder, Linear({depth}->784) decoder, sigmoid output",
+        group,
     )
 
 
-def _conv(code_channels: int, recipe: Recipe) -> ModelSpec:
+def _conv(code_channels: int, recipe: Recipe, group: str = "seed", suffix: str = "") -> ModelSpec:
     return ModelSpec(
-        f"conv-{code_channels}",
+        f"conv-{code_channels}{suffix}",
         "conv",
         {"code_channels": code_channels},
         recipe,
         f"Conv(1->64)+pool, Conv(64->{code_channels})+pool; ConvTranspose x2 back to 28x28, sigmoid output",
+        group,
     )
 
 
 LINEAR_RECIPE = Recipe(epochs=8, batch_size=64, lr=5e-3)
 CONV_RECIPE = Recipe(epochs=30, batch_size=64, lr=5e-3)
+# Denoising: the same architectures, fed clip(x + N(0, 0.5²)) with the clean digit as target.
+DENOISE_STD = 0.5
 
 REGISTRY: dict[str, ModelSpec] = {
     s.name: s
@@ -77,8 +86,19 @@ REGISTRY: dict[str, ModelSpec] = {
         _linear(128, LINEAR_RECIPE),
         _linear(256, LINEAR_RECIPE),
         _conv(8, CONV_RECIPE),
+        _linear(128, replace(LINEAR_RECIPE, noise_std=DENOISE_STD), "denoise", "-denoise"),
+        _conv(8, replace(CONV_RECIPE, epochs=15, noise_std=DENOISE_STD), "denoise", "-denoise"),
+        # Matched compression: linear vs conv at equal code size (392 = 8x7x7; 196, 98, 49 = 4, 2, 1 x 7x7).
+        _linear(392, LINEAR_RECIPE, "matched"),
+        _conv(4, CONV_RECIPE, "matched"),
+        _conv(2, CONV_RECIPE, "matched"),
+        _conv(1, CONV_RECIPE, "matched"),
     ]
 }
+
+
+def in_group(group: str, registry: dict[str, ModelSpec] | None = None) -> dict[str, ModelSpec]:
+    return {n: s for n, s in (REGISTRY if registry is None else registry).items() if s.group == group}
 
 
 def get_spec(name: str, registry: dict[str, ModelSpec] | None = None) -> ModelSpec:

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ae import noise
 from ae.data import Mnist
 from ae.registry import ModelSpec, Recipe
 
@@ -22,6 +23,7 @@ PROGRESS_EVERY = 25  # steps between progress reports: often enough for a live b
 # (should_stop is polled every step: a cancel takes effect within one batch)
 REVIVE_EVERY = 100  # steps between checks for dead code channels (models that have them)
 PROBE_SIZE = 512  # training digits used to tell a dead code channel
+TEST_NOISE_SEED = 1234  # the noisy test digits that denoising models are scored on
 
 
 class Cancelled(Exception):
@@ -78,15 +80,18 @@ def make_scheduler(opt: torch.optim.Optimizer, recipe: Recipe, total_steps: int)
 
 
 @torch.inference_mode()
-def test_loss(model: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> float:
-    """Mean per-pixel MSE over all of ``images``."""
+def test_loss(
+    model: nn.Module, images: torch.Tensor, inputs: torch.Tensor | None = None, batch_size: int = 1000
+) -> float:
+    """Mean per-pixel MSE between ``model(inputs)`` (default: the images themselves) and ``images``."""
     model.eval()
     fmt = memory_format(model)
     device = next(model.parameters()).device
     total = 0.0
     for i in range(0, len(images), batch_size):
         x = images[i : i + batch_size].to(device).contiguous(memory_format=fmt)
-        total += F.mse_loss(model(x), x, reduction="sum").item()
+        source = x if inputs is None else inputs[i : i + batch_size].to(device).contiguous(memory_format=fmt)
+        total += F.mse_loss(model(source), x, reduction="sum").item()
     return total / images.numel()
 
 
@@ -104,7 +109,7 @@ def revive(model: nn.Module, opt: torch.optim.Optimizer, probe: torch.Tensor) ->
     return len(dead)
 
 
-def train_epoch(model, opt, sched, images, perm, recipe, report, probe) -> tuple[float, int]:
+def train_epoch(model, opt, sched, images, perm, recipe, report, probe, noise_gen) -> tuple[float, int]:
     model.train()
     fmt = memory_format(model)
     bs = recipe.batch_size
@@ -115,7 +120,8 @@ def train_epoch(model, opt, sched, images, perm, recipe, report, probe) -> tuple
         if step % REVIVE_EVERY == 0:
             revived += revive(model, opt, probe)
         x = images[perm[step * bs : (step + 1) * bs]].contiguous(memory_format=fmt)
-        loss = F.mse_loss(model(x), x)
+        inputs = noise.gaussian(x, recipe.noise_std, noise_gen)  # x itself unless a denoising recipe
+        loss = F.mse_loss(model(inputs), x)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -159,6 +165,9 @@ def train(
     images = images.to(device)
     tests = data.test_images().to(device)
     probe = images[:PROBE_SIZE].contiguous(memory_format=memory_format(model))
+    noise_gen = torch.Generator().manual_seed(recipe.seed + 1)
+    # A denoising model is scored on a fixed noisy copy of the test digits, a plain one on the digits.
+    test_inputs = noise.corrupt(tests, "gaussian", recipe.noise_std, seed=TEST_NOISE_SEED) if recipe.noise_std else None
     steps = len(images) // recipe.batch_size
     if steps < 1:
         raise ValueError(f"batch size {recipe.batch_size} exceeds the {len(images)} training digits")
@@ -177,13 +186,13 @@ def train(
 
         t0 = time.perf_counter()
         perm = torch.randperm(len(images), generator=shuffle)
-        train_mse, revived = train_epoch(model, opt, sched, images, perm, recipe, report, probe)
+        train_mse, revived = train_epoch(model, opt, sched, images, perm, recipe, report, probe, noise_gen)
         seconds = time.perf_counter() - t0
         history.append(
             {
                 "epoch": epoch,
                 "train_loss": train_mse,
-                "test_loss": test_loss(model, tests),
+                "test_loss": test_loss(model, tests, test_inputs),
                 "seconds": round(seconds, 3),
                 "revived_channels": revived,
             }

@@ -45,7 +45,7 @@ st.download_button(
 
 if not usable.empty:
     fig = px.scatter(
-        usable, x="compression ratio", y="test MSE", color="family", text="model", log_y=True,
+        usable, x="compression ratio", y="test MSE", color="family", symbol="group", text="model", log_y=True,
         hover_data=["code shape", "PSNR (dB)", "SSIM", "parameters"],
         labels={"compression ratio": "compression ratio (code values / 784)", "test MSE": "test MSE (log scale)"},
     )  # fmt: skip
@@ -64,3 +64,34 @@ if "conv-8" in reg:
         f"gives {code.shape_text} = {code.values} values, a compression ratio of {code.compression_ratio:.2f}.",
         icon=":material/straighten:",
     )
+
+st.subheader("Can these numbers be reproduced?")
+st.write(
+    "Each checkpoint records the command that made it. `python -m ae reproduce --model NAME` runs that training "
+    "again from scratch and checks that the test MSE comes out within 1% of the shipped one (on the same kind "
+    "of machine the weights are identical bit for bit: training is seeded)."
+)
+rows = []
+for name in reg:
+    _, meta, _ = state.model(name)
+    check = state.reproducibility(name)
+    rows.append(
+        {
+            "model": name,
+            "command": (meta or {}).get("command", "-"),
+            "shipped test MSE": (meta or {}).get("metrics", {}).get("test_mse"),
+            "retrained test MSE": check["retrained_test_mse"] if check else None,
+            "within 1%": ("yes" if check["reproduced"] else "NO") if check else "not checked yet",
+            "bit-identical": check["bit_identical"] if check else None,
+            "checked": check["checked"] if check else None,
+        }
+    )
+st.dataframe(
+    rows,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "shipped test MSE": st.column_config.NumberColumn(format="%.6f"),
+        "retrained test MSE": st.column_config.NumberColumn(format="%.6f"),
+    },
+)

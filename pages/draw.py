@@ -10,7 +10,8 @@ from ui.images import enlarge, gray_rgb, heat
 from ui.sidebar import sidebar
 
 sidebar()
-reg = state.registry()
+# The seed models and their equal-code-size rivals; the denoisers have their own page.
+reg = {n: s for n, s in state.registry().items() if s.group in ("seed", "matched")}
 st.title("Draw a digit")
 st.write(
     "Draw a digit with the mouse. It is turned into a 28×28 image the way MNIST digits were made, then squeezed "
@@ -66,6 +67,7 @@ with right:
             icon=":material/draw:",
         )
         st.stop()
+    st.session_state["last_digit"] = digit  # the latent map page marks it
     shapes = state.code_shapes()
     name = st.radio("Model", list(reg), format_func=lambda n: f"{n} ({shapes[n]})", horizontal=True, key="model")
     model, meta, error = state.model(name)

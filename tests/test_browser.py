@@ -117,13 +117,27 @@ def test_draw_switch_model_and_compare(server, page):
     page.get_by_role("link", name="Compare").click()
     page.get_by_text("Why conv-8's code is 8×7×7 = 392 values").wait_for()
     # The grid draws on a canvas; its accessible twin, a <table role="grid">, carries the cell texts.
-    cells = page.locator('[data-testid="stDataFrame"] table td')
+    cells = page.get_by_test_id("stDataFrame").first.locator("table td")
     cells.filter(has_text="conv-8").first.wait_for(state="attached")  # in the DOM, drawn on the canvas
     rows = {}
     texts = cells.all_inner_texts()
     for i, t in enumerate(texts):
         if t in ("linear-32", "linear-64", "linear-128", "linear-256", "conv-8"):
-            rows[t] = texts[i : i + 5]  # model, family, code shape, code values, compression ratio
+            rows[t] = texts[i : i + 6]  # model, family, group, code shape, code values, compression ratio
     assert set(rows) == {"linear-32", "linear-64", "linear-128", "linear-256", "conv-8"}
-    assert rows["conv-8"][2:5] == ["8×7×7", "392", "0.5"]
+    assert rows["conv-8"][3:6] == ["8×7×7", "392", "0.5"]
     page.screenshot(path=ARTIFACTS / "compare.png", full_page=True)
+
+
+def test_interpolation_slider(server, page):
+    url, _ = server
+    page.goto(f"{url}/interpolate")
+    page.get_by_text("t = 0.50").first.wait_for()
+    thumb = page.get_by_role("slider")
+    thumb.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")  # 0.05 a step
+    page.get_by_text("t = 0.70").first.wait_for()
+    page.keyboard.press("End")
+    page.get_by_text("t = 1.00").first.wait_for()
+    page.screenshot(path=ARTIFACTS / "interpolate.png", full_page=True)

@@ -19,3 +19,24 @@ def heat(err: np.ndarray, vmax: float = 1.0, scale: int = 6) -> np.ndarray:
     t = np.clip(np.asarray(err, dtype=np.float32) / vmax, 0, 1)
     rgb = np.stack([np.clip(3 * t, 0, 1), np.clip(3 * t - 1, 0, 1), np.clip(3 * t - 2, 0, 1)], axis=-1)
     return np.kron(rgb, np.ones((scale, scale, 1), dtype=np.float32))
+
+
+def strip(images: np.ndarray, scale: int = 4, gap: int = 2) -> np.ndarray:
+    """(N, 28, 28) images side by side, enlarged, with a thin gap between them."""
+    tiles = [enlarge(im, scale) for im in images]
+    h = tiles[0].shape[0]
+    sep = np.full((h, gap), 0.25, dtype=np.float32)
+    out = [tiles[0]]
+    for t in tiles[1:]:
+        out += [sep, t]
+    return np.concatenate(out, axis=1)
+
+
+def pair_grid(originals: np.ndarray, reconstructions: np.ndarray, nrow: int = 8) -> np.ndarray:
+    """Tiles of original-above-reconstruction, laid out by torchvision's make_grid."""
+    import torch
+    from torchvision.utils import make_grid
+
+    pairs = np.concatenate([originals, reconstructions], axis=1)  # (N, 56, 28)
+    grid = make_grid(torch.from_numpy(pairs.astype(np.float32))[:, None], nrow=nrow, padding=2, pad_value=0.3)
+    return enlarge(grid[0].numpy(), 3)

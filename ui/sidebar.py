@@ -11,10 +11,36 @@ from ui import state
 ALL = "all models"
 
 
+GLOSSARY = """
+**Code** (latent): the short list of numbers the encoder turns a digit into; the decoder rebuilds the digit
+from it alone.
+
+**Compression ratio**: code values ÷ 784 pixels. Smaller means a tighter squeeze.
+
+**Bits per pixel**: the code's size in bits ÷ 784. A float32 value is 32 bits; an 8-bit code 8.
+
+**MSE**: mean squared error, the average of (original pixel − rebuilt pixel)² with pixels in [0, 1]. Lower is
+better; 0 is a perfect copy.
+
+**PSNR**: peak signal-to-noise ratio, 10·log₁₀(1 / MSE), in decibels. Higher is better; +3 dB halves the MSE.
+
+**SSIM**: structural similarity (0 to 1): compares local brightness, contrast and structure, closer to what
+people notice than MSE. 1 is identical.
+"""
+
+
 def sidebar() -> None:
     reg = state.registry()
     tr = state.trainer()
     with st.sidebar:
+        if st.toggle("Presenter mode", key="presenter", help="Larger text and images for a projector."):
+            st.html(
+                "<style>html, .stMarkdown p, .stCaption p {font-size: 1.25rem !important;}"
+                " h1 {font-size: 3.2rem !important;} [data-testid='stMetricValue'] {font-size: 3rem !important;}"
+                "</style>"
+            )
+        with st.popover("Glossary", icon=":material/menu_book:", width="stretch"):
+            st.markdown(GLOSSARY)
         st.subheader("Retrain")
         choice = st.selectbox("Model", [ALL, *reg], key="retrain_model")
         names = list(reg) if choice == ALL else [choice]

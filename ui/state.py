@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -78,3 +79,96 @@ def _table(directory: str, keys: tuple[str, ...], data_fingerprint: str, registr
 def table() -> pd.DataFrame:
     """The comparison table, recomputed exactly when some checkpoint changes."""
     return _table(checkpoint_dir(), fingerprints(), data().fingerprint, os.environ.get(REGISTRY_ENV))
+
+
+def presenter() -> bool:
+    return bool(st.session_state.get("presenter"))
+
+
+def usable(group: str | tuple[str, ...] = ("seed", "matched")) -> list[str]:
+    """Registry models in ``group`` whose checkpoints load, in registry order."""
+    groups = (group,) if isinstance(group, str) else group
+    return [n for n, s in registry().items() if s.group in groups and model(n)[0] is not None]
+
+
+def test_digit(index: int) -> tuple:
+    """Test digit ``index`` as a (28, 28) float image in [0, 1], and its label."""
+    d = data()
+    return d.test_x[index].astype(np.float32) / 255.0, int(d.test_y[index])
+
+
+@st.cache_data(max_entries=64, show_spinner="Scoring the models on noisy digits ...")
+def _denoise_scores(names: tuple[str, ...], kind: str, level: float, keys: tuple[str, ...]) -> list[dict]:
+    import torch
+
+    from ae.metrics import evaluate, psnr
+    from ae.noise import corrupt
+
+    clean = data().test_images()[:1000]
+    noisy = corrupt(clean, kind, level, seed=0)
+    rows = [{"model": "(noisy input)", "PSNR (dB)": psnr(float(torch.mean((noisy - clean) ** 2)))}]
+    for name in names:
+        q = evaluate(model(name)[0], clean, inputs=noisy)
+        rows.append({"model": name, "PSNR (dB)": q.psnr, "SSIM": q.ssim})
+    return rows
+
+
+def denoise_scores(names: tuple[str, ...], kind: str, level: float) -> list[dict]:
+    """Mean quality of each model's output on the first 1,000 test digits with this noise added."""
+    d = checkpoint_dir()
+    return _denoise_scores(names, kind, level, tuple(checkpoints.fingerprint(n, d) for n in names))
+
+
+@st.cache_data(max_entries=32, show_spinner="Ranking all 10,000 test digits ...")
+def _ranking(name: str, key: str):
+    from ae.explore import rank_errors
+
+    return rank_errors(model(name)[0], data().test_images(), data().test_y)
+
+
+def error_ranking(name: str):
+    """Per-digit test error for ``name``, best first, with the per-class mean."""
+    return _ranking(name, checkpoints.fingerprint(name, checkpoint_dir()))
+
+
+def reconstructions(name: str, indices: tuple[int, ...]):
+    from ae.metrics import reconstruct
+
+    images = data().test_images()[list(indices)]
+    return reconstruct(model(name)[0], images)[:, 0].numpy()
+
+
+LATENT_DIGITS = 2000
+
+
+@st.cache_data(max_entries=32, show_spinner="Encoding 2,000 test digits ...")
+def _latent(name: str, key: str) -> dict:
+    from ae.explore import codes, fit_projection
+
+    z = codes(model(name)[0], data().test_images()[:LATENT_DIGITS])
+    proj = fit_projection(z)
+    return {
+        "xy": proj(z), "labels": data().test_y[:LATENT_DIGITS], "index": list(range(LATENT_DIGITS)),
+        "explained": proj.explained, "projection": proj,
+    }  # fmt: skip
+
+
+def latent_map(name: str) -> dict:
+    """2-D PCA coordinates of the first 2,000 test digits' codes under ``name``, with their labels."""
+    return _latent(name, checkpoints.fingerprint(name, checkpoint_dir()))
+
+
+def project_digit(name: str, digit: np.ndarray) -> np.ndarray:
+    import torch
+
+    from ae.explore import codes
+
+    z = codes(model(name)[0], torch.from_numpy(np.asarray(digit, dtype=np.float32)).reshape(1, 1, 28, 28))
+    return latent_map(name)["projection"](z)[0]
+
+
+def reproducibility(name: str) -> dict | None:
+    """The last `python -m ae reproduce` result for the checkpoint of ``name`` that is there now, if any."""
+    from ae.reproduce import current
+
+    return current(name, checkpoint_dir())

@@ -1,0 +1,57 @@
+"""Add noise to a digit and compare plain autoencoders with ones trained to remove noise."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+from ae.inference import reconstruct_digit
+from ae.metrics import psnr
+from ae.noise import corrupt
+from ui import state
+from ui.images import enlarge
+from ui.sidebar import sidebar
+
+sidebar()
+st.title("Denoise")
+st.write(
+    "Noise is added to a test digit, and each autoencoder is asked to rebuild it. The plain models were trained "
+    "on clean digits; the **denoising** models saw noisy digits (Gaussian, σ = 0.5) and were asked for the clean "
+    "one. PSNR is measured against the clean digit: higher is better."
+)
+
+PAIRS = [("linear-128", "linear-128-denoise"), ("conv-8", "conv-8-denoise")]
+available = {n for pair in PAIRS for n in pair if state.model(n)[0] is not None}
+missing = [n for pair in PAIRS for n in pair if n not in available]
+if missing:
+    st.warning(f"Not available yet: {', '.join(missing)}. Use **Retrain** in the sidebar.")
+
+c1, c2, c3 = st.columns([1, 2, 1])
+kind = c1.radio("Noise", ["gaussian", "salt-and-pepper"], format_func=str.capitalize, key="noise_kind")
+if kind == "gaussian":
+    level = c2.slider("σ (noise strength)", 0.0, 1.0, 0.5, 0.05, key="noise_sigma")
+else:
+    level = c2.slider("Fraction of pixels flipped to black or white", 0.0, 0.5, 0.2, 0.02, key="noise_amount")
+if c3.button("Another digit", icon=":material/casino:") or "denoise_index" not in st.session_state:
+    st.session_state["denoise_index"] = int(np.random.default_rng().integers(len(state.data().test_x)))
+index = st.session_state["denoise_index"]
+
+clean, label = state.test_digit(index)
+noisy = corrupt(torch.from_numpy(clean)[None, None], kind, level, seed=index)[0, 0].numpy()
+scale = 8 if state.presenter() else 5
+cols = st.columns(2 + len(available))
+cols[0].image(enlarge(clean, scale), caption=f"clean (label {label})", output_format="PNG")
+cols[1].image(
+    enlarge(noisy, scale), caption=f"noisy · {psnr(float(np.mean((noisy - clean) ** 2))):.1f} dB", output_format="PNG"
+)
+names = [n for pair in PAIRS for n in pair if n in available]
+for col, name in zip(cols[2:], names, strict=True):
+    out = reconstruct_digit(state.model(name)[0], noisy).image
+    err = float(np.mean((out - clean) ** 2))
+    col.image(enlarge(out, scale), caption=f"{name} · {psnr(err):.1f} dB", output_format="PNG")
+
+st.subheader("Over 1,000 test digits at this noise")
+scores = state.denoise_scores(tuple(names), kind, level)
+st.dataframe(
+    pd.DataFrame(scores), hide_index=True, column_config={"PSNR (dB)": st.column_config.NumberColumn(format="%.2f")}
+)

@@ -1,0 +1,36 @@
+"""The best and worst reconstructed test digits for a model, and the error per digit class."""
+
+import plotly.express as px
+import streamlit as st
+
+from ui import state
+from ui.images import pair_grid
+from ui.sidebar import sidebar
+
+sidebar()
+st.title("Gallery")
+st.write(
+    "All 10,000 test digits, reconstructed by one model and ranked by their error. Each tile shows the original "
+    "above its reconstruction. The best are usually plain, upright 1s; the worst are odd shapes the model never "
+    "learned to draw. The bar chart shows which digit classes are hardest for this model."
+)
+
+names = state.usable(("seed", "matched", "denoise"))
+if not names:
+    st.warning("No trained model is available: use **Retrain** in the sidebar.")
+    st.stop()
+name = st.selectbox("Model", names, index=names.index("conv-8") if "conv-8" in names else 0, key="gallery_model")
+ranking = state.error_ranking(name)
+images = state.data().test_x
+labels = state.data().test_y
+
+for title, idx in (("16 best", ranking.order[:16]), ("16 worst", ranking.order[::-1][:16])):
+    st.subheader(title)
+    rec = state.reconstructions(name, tuple(int(i) for i in idx))
+    st.image(pair_grid(images[idx] / 255.0, rec), width="stretch", output_format="PNG")
+    st.caption("  ·  ".join(f"#{i}: {labels[i]} ({ranking.errors[i]:.4f})" for i in idx))
+
+st.subheader("Mean error per digit class")
+fig = px.bar(x=[str(c) for c in range(10)], y=ranking.class_mean, labels={"x": "digit", "y": "mean MSE"})
+fig.update_layout(height=320, margin={"t": 20})
+st.plotly_chart(fig, width="stretch")

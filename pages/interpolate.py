@@ -1,0 +1,64 @@
+"""Walk from one digit to another through a model's code space, next to a plain pixel cross-fade."""
+
+import numpy as np
+import streamlit as st
+
+from ae.explore import interpolate, pixel_blend
+from ae.preprocess import canvas_to_mnist
+from ui import state
+from ui.images import enlarge, strip
+from ui.sidebar import sidebar
+
+sidebar()
+st.title("Interpolate")
+st.write(
+    "Pick two digits. The autoencoder encodes both, mixes the two **codes** in proportion t, and decodes the mix. "
+    "Below it, the same mix done on the **pixels**. Look for in-between shapes that look like handwriting in the "
+    "code row, and a ghostly double exposure in the pixel row."
+)
+
+names = state.usable()
+if not names:
+    st.warning("No trained model is available: use **Retrain** in the sidebar.")
+    st.stop()
+name = st.selectbox("Model", names, index=names.index("conv-8") if "conv-8" in names else 0, key="interp_model")
+model = state.model(name)[0]
+
+
+def pick(side: str, default_index: int):
+    """One end of the walk: a test digit, or a drawing."""
+    mode = st.segmented_control(side, ["Test digit", "Draw"], default="Test digit", key=f"{side}_mode")
+    if mode == "Draw":
+        from streamlit_drawable_canvas import st_canvas  # only importable inside a running app
+
+        canvas = st_canvas(
+            stroke_width=14, stroke_color="#FFFFFF", background_color="#000000", height=196, width=196,
+            drawing_mode="freedraw", return_image_data=True, key=f"{side}_canvas",
+        )  # fmt: skip
+        return canvas_to_mnist(canvas.image_data)
+    i = st.number_input("Test digit #", 0, len(state.data().test_x) - 1, default_index, key=f"{side}_index")
+    digit, label = state.test_digit(int(i))
+    st.image(enlarge(digit, 7), caption=f"label {label}", output_format="PNG")
+    return digit
+
+
+left, right = st.columns(2)
+with left:
+    a = pick("Start", 3)  # a 0 in the test set
+with right:
+    b = pick("End", 0)  # a 7
+if a is None or b is None:
+    st.info("Draw a digit on each empty canvas (or switch it to a test digit).")
+    st.stop()
+
+t = st.slider("t: 0 = start, 1 = end", 0.0, 1.0, 0.5, 0.05, key="interp_t")
+code_img = interpolate(model, a, b, [t])[0]
+pixel_img = pixel_blend(a, b, [t])[0]
+c1, c2 = st.columns(2)
+c1.image(enlarge(code_img, 8), caption=f"decode((1-t)·z₁ + t·z₂), t = {t:.2f}", output_format="PNG")
+c2.image(enlarge(pixel_img, 8), caption=f"(1-t)·x₁ + t·x₂ on the pixels, t = {t:.2f}", output_format="PNG")
+
+steps = np.linspace(0, 1, 8).tolist()
+st.subheader("Eight steps")
+st.image(strip(interpolate(model, a, b, steps)), caption=f"through {name}'s code", width="stretch", output_format="PNG")
+st.image(strip(pixel_blend(a, b, steps)), caption="on the pixels", width="stretch", output_format="PNG")

@@ -1,0 +1,51 @@
+"""A map of a model's code space: 2,000 test digits placed by the two main directions of their codes."""
+
+import numpy as np
+import plotly.express as px
+import streamlit as st
+
+from ui import state
+from ui.images import enlarge
+from ui.sidebar import sidebar
+
+sidebar()
+st.title("Latent map")
+st.write(
+    "Each dot is a test digit, placed by its **code** squeezed down to two numbers (the two directions in which "
+    "the codes vary most: a PCA). Colour is the true label, which the autoencoder never saw. Digits of one class "
+    "tend to gather: the code captures shape. Your latest drawing from the Draw page is the black star."
+)
+
+names = state.usable(("seed", "matched", "denoise"))
+if not names:
+    st.warning("No trained model is available: use **Retrain** in the sidebar.")
+    st.stop()
+name = st.selectbox("Model", names, index=names.index("conv-8") if "conv-8" in names else 0, key="latent_model")
+lm = state.latent_map(name)
+fig = px.scatter(
+    x=lm["xy"][:, 0], y=lm["xy"][:, 1], color=lm["labels"].astype(str),
+    category_orders={"color": [str(c) for c in range(10)]},
+    custom_data=[lm["index"]], opacity=0.75,
+    labels={"x": f"PC 1 ({lm['explained'][0]:.0%} of variance)", "y": f"PC 2 ({lm['explained'][1]:.0%})",
+            "color": "label"},
+)  # fmt: skip
+fig.update_traces(hovertemplate="test digit #%{customdata[0]}<extra>label %{fullData.name}</extra>")
+drawn = st.session_state.get("last_digit")
+if drawn is not None:
+    p = state.project_digit(name, drawn)
+    star = {"symbol": "star", "size": 20, "color": "black", "line": {"color": "white", "width": 2}}
+    fig.add_scatter(x=[p[0]], y=[p[1]], mode="markers", name="your drawing", marker=star)
+fig.update_layout(height=560, margin={"t": 20})
+event = st.plotly_chart(fig, width="stretch", on_select="rerun", selection_mode="points", key="latent_chart")
+
+points = event.selection.points if event and event.selection else []
+picked = [p["customdata"][0] for p in points if p.get("customdata")]
+if picked:
+    st.caption("Selected digits (original above reconstruction):")
+    cols = st.columns(min(8, len(picked)))
+    for col, i in zip(cols, picked[:8], strict=False):
+        digit, label = state.test_digit(int(i))
+        rec = state.reconstructions(name, (int(i),))[0]
+        col.image(enlarge(np.concatenate([digit, rec]), 4), caption=f"#{i}: {label}", output_format="PNG")
+else:
+    st.caption("Click a dot (or drag a box) to see those digits and their reconstructions.")
