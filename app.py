@@ -7,6 +7,7 @@ page = st.navigation(
     [
         st.Page("pages/draw.py", title="Draw", icon=":material/draw:", default=True),
         st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:"),
+        st.Page("pages/rd.py", title="Rate & distortion", icon=":material/ssid_chart:"),
         st.Page("pages/training.py", title="Training", icon=":material/show_chart:"),
         st.Page("pages/interpolate.py", title="Interpolate", icon=":material/linear_scale:"),
         st.Page("pages/denoise.py", title="Denoise", icon=":material/blur_on:"),

@@ -119,6 +119,14 @@ def read_sidecar(name: str, directory: Path | str = DEFAULT_DIR) -> dict:
     return meta
 
 
+def update_sidecar(name: str, values: dict, directory: Path | str = DEFAULT_DIR) -> dict:
+    """Add derived fields to an existing sidecar (atomically); the weights are untouched."""
+    meta = read_sidecar(name, directory)
+    meta.update(values)
+    atomic_write(paths(name, directory)[1], (json.dumps(meta, indent=2) + "\n").encode())
+    return meta
+
+
 def staleness(meta: dict, spec: ModelSpec) -> list[str]:
     """Why a checkpoint no longer matches its registry entry; empty when it is fresh."""
     why = []

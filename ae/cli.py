@@ -107,6 +107,65 @@ def _cell(v: object) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
+def cmd_train_classifier(args: argparse.Namespace) -> int:
+    from ae import classifier
+
+    data = _data(args)
+    with checkpoints.training_lock("classifier", args.checkpoints):
+        model, history, wall = classifier.train_classifier(data, progress=lambda s: print(s, file=sys.stderr))
+        acc = history[-1]["test_accuracy"]
+        meta = {
+            "command": checkpoints.command_line(),
+            "data": {"fingerprint": data.fingerprint, "source": data.source.split(":", 1)[0]},
+            "device": "cpu",
+            "wall_time_s": round(wall, 2),
+            "history": history,
+            "metrics": {"test_accuracy": acc},
+        }
+        checkpoints.save(model, meta, classifier.SPEC, args.checkpoints)
+    print(f"classifier: test accuracy {acc:.4f} ({wall:.0f} s)")
+    return 0 if acc >= classifier.ACCURACY_TARGET else 1
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Record each checkpoint's code range (for quantization) in its sidecar, for checkpoints made before it."""
+    from ae.quantize import code_range
+
+    train = _data(args).train_images()
+    for name in REGISTRY:
+        try:
+            model, meta = checkpoints.load(name, args.checkpoints)
+        except checkpoints.CheckpointError as e:
+            print(f"{name}: skipped ({e.reason})")
+            continue
+        if "code_range" in meta and not args.force:
+            continue
+        lo, hi = code_range(model, train)
+        checkpoints.update_sidecar(name, {"code_range": [lo, hi]}, args.checkpoints)
+        print(f"{name}: code range [{lo:.4f}, {hi:.4f}]")
+    return 0
+
+
+def cmd_rd(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from ae.rd import findings, rd_table
+
+    t0 = time.perf_counter()
+    table = rd_table(
+        _data(args), args.checkpoints, codec_digits=args.codec_digits, log=lambda s: print(s, file=sys.stderr)
+    )
+    with pd.option_context("display.width", 250, "display.max_columns", None, "display.max_rows", None):
+        print(table.map(_cell).to_string(index=False))
+    print(f"\n{len(table)} points in {time.perf_counter() - t0:.1f} s")
+    for sentence in findings(table):
+        print("- " + sentence)
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+    return 0
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from ae import reproduce
 
@@ -169,6 +228,18 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("eval", parents=[common], help="print the comparison table on the 10k test digits")
     p.add_argument("--csv", type=Path, help="also write the table to this CSV file")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("calibrate", parents=[common], help="record each model's code range in its sidecar")
+    p.add_argument("--force", action="store_true", help="recompute ranges already recorded")
+    p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("rd", parents=[common], help="rate-distortion points: models, quantized codes, PCA, codecs")
+    p.add_argument("--csv", type=Path, help="also write the points to this CSV file")
+    p.add_argument("--codec-digits", type=int, help="run the image codecs on the first N test digits only")
+    p.set_defaults(func=cmd_rd)
+
+    p = sub.add_parser("train-classifier", parents=[common], help="train the reference digit classifier")
+    p.set_defaults(func=cmd_train_classifier)
 
     p = sub.add_parser("reproduce", parents=[common], help="retrain and check the shipped metrics reproduce")
     p.add_argument("--model", action="append", default=[], help="model name (repeatable)")

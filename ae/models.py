@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 PIXELS = 28 * 28
 
@@ -25,6 +26,9 @@ class LinearAE(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
+
+    def decoder_parameters(self) -> int:
+        return sum(p.numel() for p in self.decoder.parameters())
 
 
 class ConvAE(nn.Module):
@@ -52,6 +56,9 @@ class ConvAE(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
+
+    def decoder_parameters(self) -> int:
+        return sum(p.numel() for m in (self.t_conv1, self.t_conv2) for p in m.parameters())
 
     @property
     def code_layer(self) -> nn.Conv2d:
@@ -81,4 +88,21 @@ class ConvAE(nn.Module):
         return dead
 
 
-FAMILIES: dict[str, type[nn.Module]] = {"linear": LinearAE, "conv": ConvAE}
+class DigitCNN(nn.Module):
+    """conv 32 -> pool -> conv 64 -> pool -> fc 128 -> fc 10 (about 0.4M parameters)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
+        self.fc1 = nn.Linear(64 * 7 * 7, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(F.max_pool2d(self.conv1(x), 2))
+        x = torch.relu(F.max_pool2d(self.conv2(x), 2))
+        return self.fc2(torch.relu(self.fc1(x.flatten(1))))
+
+
+# The reference digit reader (ae.classifier) is no autoencoder, but it is saved and rebuilt the same way.
+FAMILIES: dict[str, type[nn.Module]] = {"linear": LinearAE, "conv": ConvAE, "classifier": DigitCNN}

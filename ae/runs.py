@@ -12,6 +12,7 @@ from pathlib import Path
 from ae import checkpoints
 from ae.data import Mnist
 from ae.metrics import evaluate, measure_code, parameter_count
+from ae.quantize import code_range
 from ae.registry import ModelSpec
 from ae.train import Progress, train
 
@@ -50,6 +51,8 @@ def train_and_save(
             "wall_time_s": round(result.wall_time, 2),
             "images_per_second": round(result.images_per_second, 1),
             "history": result.history,
+            # The code's value range over the training digits: what 8- and 4-bit quantization map to.
+            "code_range": list(code_range(result.model, data.train_images())),
             "metrics": {
                 "test_mse": quality.mse,
                 "psnr_db": quality.psnr,

@@ -3,6 +3,7 @@
 import numpy as np
 import streamlit as st
 
+from ae.classifier import read_digit
 from ae.inference import reconstruct_digit
 from ae.preprocess import InputError, canvas_to_mnist, read_upload
 from ui import state
@@ -69,6 +70,7 @@ with right:
         st.stop()
     st.session_state["last_digit"] = digit  # the latent map page marks it
     shapes = state.code_shapes()
+    reader = state.classifier()
     name = st.radio("Model", list(reg), format_func=lambda n: f"{n} ({shapes[n]})", horizontal=True, key="model")
     model, meta, error = state.model(name)
     cols = st.columns(3)
@@ -82,9 +84,15 @@ with right:
         rec = reconstruct_digit(model, digit)
         cols[1].image(enlarge(rec.image), caption=f"Reconstruction by {name}", width="stretch", output_format="PNG")
         cols[2].image(heat(rec.error), caption="|error| (black 0, white 1)", width="stretch", output_format="PNG")
-        m1, m2 = st.columns(2)
+        m1, m2, m3 = st.columns(3)
         m1.metric("MSE", f"{rec.mse:.5f}")
         m2.metric("PSNR", f"{rec.psnr:.1f} dB")
+        if reader is not None:
+            (d_in, p_in), (d_out, p_out) = read_digit(reader, digit), read_digit(reader, rec.image)
+            m3.metric(
+                "Classifier reads", f"{d_in} → {d_out}", help="What a reference digit classifier reads in the "
+                f"input ({p_in:.0%} sure) and in the reconstruction ({p_out:.0%} sure).",
+            )  # fmt: skip
 
 st.subheader("Every model, same input")
 strip = st.columns(len(reg))
@@ -98,4 +106,5 @@ for col, other in zip(strip, reg, strict=True):
         # One picture per model (reconstruction above its error map): half the images for the browser to fetch.
         both = np.concatenate([gray_rgb(enlarge(r.image, 3)), heat(r.error, scale=3)], axis=0)
         st.image(both, width="stretch", output_format="PNG")
-        st.caption(f"**{other}**  \nMSE {r.mse:.4f} · {r.psnr:.1f} dB")
+        reads = f" · reads {read_digit(reader, r.image)[0]}" if reader is not None else ""
+        st.caption(f"**{other}**  \nMSE {r.mse:.4f} · {r.psnr:.1f} dB{reads}")

@@ -15,11 +15,7 @@ st.write(
     "learned to draw. The bar chart shows which digit classes are hardest for this model."
 )
 
-names = state.usable(("seed", "matched", "denoise"))
-if not names:
-    st.warning("No trained model is available: use **Retrain** in the sidebar.")
-    st.stop()
-name = st.selectbox("Model", names, index=names.index("conv-8") if "conv-8" in names else 0, key="gallery_model")
+name = state.pick_model("gallery_model")
 ranking = state.error_ranking(name)
 images = state.data().test_x
 labels = state.data().test_y

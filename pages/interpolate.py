@@ -17,11 +17,7 @@ st.write(
     "code row, and a ghostly double exposure in the pixel row."
 )
 
-names = state.usable()
-if not names:
-    st.warning("No trained model is available: use **Retrain** in the sidebar.")
-    st.stop()
-name = st.selectbox("Model", names, index=names.index("conv-8") if "conv-8" in names else 0, key="interp_model")
+name = state.pick_model("interp_model", ("seed", "matched"))
 model = state.model(name)[0]
 
 

@@ -16,11 +16,7 @@ st.write(
     "tend to gather: the code captures shape. Your latest drawing from the Draw page is the black star."
 )
 
-names = state.usable(("seed", "matched", "denoise"))
-if not names:
-    st.warning("No trained model is available: use **Retrain** in the sidebar.")
-    st.stop()
-name = st.selectbox("Model", names, index=names.index("conv-8") if "conv-8" in names else 0, key="latent_model")
+name = state.pick_model("latent_model")
 lm = state.latent_map(name)
 fig = px.scatter(
     x=lm["xy"][:, 0], y=lm["xy"][:, 1], color=lm["labels"].astype(str),

@@ -24,7 +24,9 @@ def test_eval_prints_every_model_and_writes_csv(tmp_path):
     conv = next(line for line in lines if line.startswith("conv-8") or line.strip().startswith("conv-8"))
     assert "8×7×7" in conv and " 392 " in conv and " 0.5 " in conv
     table = pd.read_csv(tmp_path / "t.csv")
-    assert list(table["model"]) == ["linear-32", "linear-64", "linear-128", "linear-256", "conv-8"]
+    from ae.registry import REGISTRY
+
+    assert list(table["model"]) == list(REGISTRY)
     assert (table["checkpoint"] == "fresh").all()
     assert "10,000 test digits" in out.stdout
 

@@ -1,26 +1,19 @@
 """A small version of bench/load.py in CI: three browser sessions drawing at once on one server."""
 
 import asyncio
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-
+from bench.load import run_load, server
 from tests.test_browser import CHROMIUM  # skips this module too when chromium is missing
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 def test_three_sessions_drawing_at_once():
-    from load import run_load, server
-
     assert CHROMIUM
     with server() as (url, _, _pid):
         r = asyncio.run(run_load(url, sessions=3, digits=3, ramp=0.2))
-    print(
-        f"\n3 sessions: p50 {r['p50_s'] * 1000:.0f} ms, p95 {r['p95_s'] * 1000:.0f} ms, max {r['max_s'] * 1000:.0f} ms"
-    )
+    print(f"\n3 sessions: p50 {r['p50_s'] * 1000:.0f} ms, p95 {r['p95_s'] * 1000:.0f} ms")
     assert r["errors"] == []
     assert r["strokes"] == 9  # every stroke got its reconstruction on screen

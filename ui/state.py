@@ -172,3 +172,63 @@ def reproducibility(name: str) -> dict | None:
     from ae.reproduce import current
 
     return current(name, checkpoint_dir())
+
+
+def _rd_keys() -> tuple[str, ...]:
+    d = checkpoint_dir()
+    return (*fingerprints(), checkpoints.fingerprint("classifier", d))
+
+
+@st.cache_data(max_entries=4, show_spinner="Measuring every model, PCA and codec on the test digits ...")
+def _rd(directory: str, keys: tuple[str, ...], registry_ref: str | None):
+    from ae.rd import rd_table_cached
+
+    try:
+        return rd_table_cached(data(), directory, active_registry())
+    except checkpoints.CheckpointError:
+        return None
+
+
+def rd_table():
+    """Every rate-distortion point; None when the reference classifier is missing."""
+    return _rd(checkpoint_dir(), _rd_keys(), os.environ.get(REGISTRY_ENV))
+
+
+def rd_findings() -> list[str]:
+    from ae.rd import findings
+
+    table = rd_table()
+    return [] if table is None else findings(table)
+
+
+def decoder_sizes() -> list[dict]:
+    return [
+        {"model": n, "decoder parameters": (p := s.build().decoder_parameters()), "decoder bytes (float32)": 4 * p}
+        for n, s in registry().items()
+        if s.group in ("seed", "matched")
+    ]
+
+
+@st.cache_resource
+def _classifier(directory: str, key: str):
+    from ae.classifier import SPEC
+
+    try:
+        return checkpoints.load(SPEC.name, directory, {SPEC.name: SPEC})[0]
+    except checkpoints.CheckpointError:
+        return None
+
+
+def classifier():
+    """The reference digit reader, or None if its checkpoint is missing."""
+    d = checkpoint_dir()
+    return _classifier(d, checkpoints.fingerprint("classifier", d))
+
+
+def pick_model(key: str, groups: tuple[str, ...] = ("seed", "matched", "denoise"), default: str = "conv-8") -> str:
+    """A model selectbox over the usable models of ``groups``; stops the page with a hint when there are none."""
+    names = usable(groups)
+    if not names:
+        st.warning("No trained model is available: use **Retrain** in the sidebar.")
+        st.stop()
+    return st.selectbox("Model", names, index=names.index(default) if default in names else 0, key=key)

@@ -1,0 +1,71 @@
+"""A small reference CNN that reads digits: does a reconstruction still read as the same digit?
+
+Trained once on the 60k training digits and shipped as ``checkpoints/classifier.safetensors`` plus sidecar, like
+the autoencoders. ``python -m ae train --model classifier`` retrains it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ae.data import Mnist
+from ae.models import DigitCNN
+from ae.registry import ModelSpec, Recipe
+
+ACCURACY_TARGET = 0.99
+
+
+SPEC = ModelSpec(
+    "classifier", "classifier", {}, Recipe(epochs=3, batch_size=64, lr=2e-3), "reference digit reader", "reference"
+)
+
+
+def train_classifier(data: Mnist, progress=None) -> tuple[nn.Module, list[dict], float]:
+    recipe = SPEC.recipe
+    torch.manual_seed(recipe.seed)
+    model = DigitCNN().to(memory_format=torch.channels_last)
+    shuffle = torch.Generator().manual_seed(recipe.seed)
+    x, y = data.train_images(), torch.from_numpy(data.train_y)
+    steps = len(x) // recipe.batch_size
+    opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, recipe.lr, total_steps=recipe.epochs * steps)
+    history, t0 = [], time.perf_counter()
+    for epoch in range(1, recipe.epochs + 1):
+        model.train()
+        perm = torch.randperm(len(x), generator=shuffle)
+        total = 0.0
+        for s in range(steps):
+            idx = perm[s * recipe.batch_size : (s + 1) * recipe.batch_size]
+            loss = F.cross_entropy(model(x[idx].contiguous(memory_format=torch.channels_last)), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+        acc = accuracy(model, data.test_images(), data.test_y)
+        history.append({"epoch": epoch, "train_loss": total / steps, "test_accuracy": acc})
+        if progress:
+            progress(f"classifier epoch {epoch}/{recipe.epochs}: loss {total / steps:.4f}, test accuracy {acc:.4f}")
+    return model.to(memory_format=torch.contiguous_format).eval(), history, time.perf_counter() - t0
+
+
+@torch.inference_mode()
+def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
+    model.eval()
+    return torch.cat([model(images[i : i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)])
+
+
+def accuracy(model: nn.Module, images: torch.Tensor, labels) -> float:
+    return float((predict(model, images) == torch.as_tensor(labels)).float().mean())
+
+
+@torch.inference_mode()
+def read_digit(model: nn.Module, digit) -> tuple[int, float]:
+    """The classifier's reading of one (28, 28) digit and its confidence."""
+    x = torch.as_tensor(digit, dtype=torch.float32).reshape(1, 1, 28, 28)
+    p = torch.softmax(model(x), dim=1)[0]
+    return int(p.argmax()), float(p.max())
