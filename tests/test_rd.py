@@ -120,6 +120,7 @@ def test_rd_page_renders_and_keeps_its_table(tmp_path, monkeypatch):
     from ae.data import load_mnist
     from ae.rd import rd_table_cached
 
+    data = load_mnist()
     t0 = time.perf_counter()
-    again = rd_table_cached(load_mnist())
-    assert time.perf_counter() - t0 < 2 and len(again) == len(pd.read_csv(cached))
+    again = rd_table_cached(data)
+    assert time.perf_counter() - t0 < 5 and len(again) == len(pd.read_csv(cached))  # read, not recomputed
