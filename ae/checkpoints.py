@@ -27,6 +27,7 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from ae.fileio import atomic_write
+from ae.models import preferred_memory_format
 from ae.registry import RECIPE_DEFAULTS, REGISTRY, ModelSpec
 
 FORMAT = "aelab-checkpoint"
@@ -182,7 +183,7 @@ def load(
     if bad:
         raise NonFiniteWeights(name, f"NaN or infinite values in {', '.join(bad)}; retrain")
     model.load_state_dict(state)
-    model.eval()
+    model.to(memory_format=preferred_memory_format(model)).eval()
     return model, meta
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -69,8 +70,13 @@ def accuracy(model: nn.Module, images: torch.Tensor, labels) -> float:
 
 
 @torch.inference_mode()
+def read_digits(model: nn.Module, digits) -> list[tuple[int, float]]:
+    """The classifier's reading of each (28, 28) digit: (digit, confidence)."""
+    x = torch.as_tensor(np.stack([np.asarray(d, dtype=np.float32) for d in digits])).reshape(-1, 1, 28, 28)
+    confidence, label = torch.softmax(model.eval()(x), dim=1).max(dim=1)
+    return list(zip(label.tolist(), confidence.tolist(), strict=True))
+
+
 def read_digit(model: nn.Module, digit) -> tuple[int, float]:
     """The classifier's reading of one (28, 28) digit and its confidence."""
-    x = torch.as_tensor(digit, dtype=torch.float32).reshape(1, 1, 28, 28)
-    p = torch.softmax(model(x), dim=1)[0]
-    return int(p.argmax()), float(p.max())
+    return read_digits(model, [digit])[0]

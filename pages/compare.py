@@ -1,6 +1,5 @@
 """Compression ratio against reconstruction error, for every model, measured on the 10,000 test digits."""
 
-import plotly.express as px
 import streamlit as st
 
 from ae.metrics import measure_code
@@ -14,8 +13,8 @@ st.title("Compare models")
 st.write(
     "Each autoencoder squeezes a 784-pixel digit into a smaller **code** and rebuilds it. The **compression "
     "ratio** is code values ÷ 784, measured by running each encoder. Test MSE, PSNR and SSIM come from "
-    "reconstructing all 10,000 MNIST test digits with the saved checkpoints. Lower MSE, higher PSNR and SSIM "
-    "are better."
+    "reconstructing all 10,000 MNIST test digits with each checkpoint, measured when it was trained and kept in "
+    "its sidecar (`python -m ae eval` measures them again). Lower MSE, higher PSNR and SSIM are better."
 )
 
 table = state.table()
@@ -43,14 +42,8 @@ st.download_button(
     "Download CSV", table.to_csv(index=False).encode(), "aelab-comparison.csv", "text/csv", icon=":material/download:"
 )
 
-if not usable.empty:
-    fig = px.scatter(
-        usable, x="compression ratio", y="test MSE", color="family", symbol="group", text="model", log_y=True,
-        hover_data=["code shape", "PSNR (dB)", "SSIM", "parameters"],
-        labels={"compression ratio": "compression ratio (code values / 784)", "test MSE": "test MSE (log scale)"},
-    )  # fmt: skip
-    fig.update_traces(textposition="top center", marker={"size": 12})
-    fig.update_layout(height=420, margin={"t": 30})
+fig = state.compare_figure()
+if fig is not None:
     st.plotly_chart(fig, width="stretch")
     st.caption("Down and to the left is better: fewer code values and a smaller error.")
 

@@ -3,8 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from ae.classifier import read_digit
-from ae.inference import reconstruct_digit
+from ae.inference import reconstruct_all
 from ae.preprocess import InputError, canvas_to_mnist, read_upload
 from ui import state
 from ui.images import enlarge, gray_rgb, heat
@@ -70,25 +69,27 @@ with right:
         st.stop()
     st.session_state["last_digit"] = digit  # the latent map page marks it
     shapes = state.code_shapes()
-    reader = state.classifier()
+    loaded = {n: state.model(n) for n in reg}
+    usable = {n: m for n, (m, _, _) in loaded.items() if m is not None}
+    read_in, recs = reconstruct_all(usable, digit, state.classifier())
     name = st.radio("Model", list(reg), format_func=lambda n: f"{n} ({shapes[n]})", horizontal=True, key="model")
-    model, meta, error = state.model(name)
     cols = st.columns(3)
     cols[0].image(enlarge(digit), caption="What the model sees (28×28)", width="stretch", output_format="PNG")
-    if model is None:
+    if name not in recs:
+        error = loaded[name][2]
         st.warning(f"**{name}** is not available ({error.reason}): {error.detail}", icon=":material/warning:")
         if st.button(f"Train {name} now", key=f"train_{name}"):
             state.trainer().start([name])
             st.rerun()
     else:
-        rec = reconstruct_digit(model, digit)
+        rec = recs[name]
         cols[1].image(enlarge(rec.image), caption=f"Reconstruction by {name}", width="stretch", output_format="PNG")
         cols[2].image(heat(rec.error), caption="|error| (black 0, white 1)", width="stretch", output_format="PNG")
         m1, m2, m3 = st.columns(3)
         m1.metric("MSE", f"{rec.mse:.5f}")
         m2.metric("PSNR", f"{rec.psnr:.1f} dB")
-        if reader is not None:
-            (d_in, p_in), (d_out, p_out) = read_digit(reader, digit), read_digit(reader, rec.image)
+        if read_in is not None:
+            (d_in, p_in), (d_out, p_out) = read_in, rec.reads
             m3.metric(
                 "Classifier reads", f"{d_in} → {d_out}", help="What a reference digit classifier reads in the "
                 f"input ({p_in:.0%} sure) and in the reconstruction ({p_out:.0%} sure).",
@@ -97,14 +98,13 @@ with right:
 st.subheader("Every model, same input")
 strip = st.columns(len(reg))
 for col, other in zip(strip, reg, strict=True):
-    m, _, err = state.model(other)
     with col:
-        if m is None:
-            st.caption(f"**{other}**: {err.reason}")
+        if other not in recs:
+            st.caption(f"**{other}**: {loaded[other][2].reason}")
             continue
-        r = reconstruct_digit(m, digit)
+        r = recs[other]
         # One picture per model (reconstruction above its error map): half the images for the browser to fetch.
         both = np.concatenate([gray_rgb(enlarge(r.image, 3)), heat(r.error, scale=3)], axis=0)
         st.image(both, width="stretch", output_format="PNG")
-        reads = f" · reads {read_digit(reader, r.image)[0]}" if reader is not None else ""
+        reads = f" · reads {r.reads[0]}" if r.reads is not None else ""
         st.caption(f"**{other}**  \nMSE {r.mse:.4f} · {r.psnr:.1f} dB{reads}")
