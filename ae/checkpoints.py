@@ -86,6 +86,8 @@ def save(model: nn.Module, meta: dict, spec: ModelSpec, directory: Path | str = 
     weights_path, meta_path = paths(spec.name, directory)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     blob = st_save(state, metadata={"format": "pt", "model": spec.name})
+    meta = dict(meta)
+    machine = {"machine": platform.machine(), "system": platform.system(), "threads": torch.get_num_threads()}
     sidecar = {
         "format": FORMAT,
         "version": VERSION,
@@ -94,7 +96,7 @@ def save(model: nn.Module, meta: dict, spec: ModelSpec, directory: Path | str = 
         "seed": spec.recipe.seed,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": library_versions(),
-        "platform": {"machine": platform.machine(), "system": platform.system(), "threads": torch.get_num_threads()},
+        "platform": {**machine, **meta.pop("platform", {})},  # a training run says how many threads it used
         **meta,
         "weights_sha256": hashlib.sha256(blob).hexdigest(),
     }

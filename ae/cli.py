@@ -21,10 +21,12 @@ def _data(args: argparse.Namespace) -> Mnist:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm import tqdm
 
-    from ae.runs import train_and_save
-    from ae.train import Cancelled, Diverged
+    from ae.runs import longest_first, train_and_save
+    from ae.train import TRAIN_THREADS, Cancelled, Diverged
 
     names = list(REGISTRY) if args.all else args.model
     if not names:
@@ -36,18 +38,24 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 2
     if args.missing:
         names = [n for n in names if checkpoints.status(n, args.checkpoints).state != "fresh"]
+    jobs = max(1, min(args.jobs, len(names)))
     data = _data(args)
-    print(f"data: {data.source} ({data.fingerprint}); torch {torch.__version__}, {torch.get_num_threads()} threads")
-    failed = 0
-    for name in names:
-        spec = REGISTRY[name]
-        # A live bar on a terminal; in logs (CI, pipes) just one line per epoch.
+    print(
+        f"data: {data.source} ({data.fingerprint}); torch {torch.__version__}; {jobs} run(s) at a time, "
+        f"{TRAIN_THREADS} thread each"
+    )
+    interrupted: list[str] = []
+
+    def run(name: str) -> int:
+        if interrupted:
+            return 1
+        # A live bar for a single run on a terminal; otherwise (side by side, logs, CI) one line per epoch.
         bar = tqdm(
-            total=1000, desc=name, file=sys.stderr, disable=not sys.stderr.isatty(), mininterval=0.25,
+            total=1000, desc=name, file=sys.stderr, disable=jobs > 1 or not sys.stderr.isatty(), mininterval=0.25,
             bar_format="{desc:>10} {percentage:3.0f}%|{bar:30}| {elapsed}<{remaining} {postfix}",
         )  # fmt: skip
 
-        def progress(p, bar=bar, name=name) -> None:
+        def progress(p) -> None:
             bar.set_postfix_str(f"epoch {p.epoch}/{p.epochs} loss {p.loss:.5f}", refresh=False)
             bar.update(round(1000 * p.fraction) - bar.n)
             if p.test_loss is not None:
@@ -58,26 +66,40 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         try:
             meta = train_and_save(
-                spec, data, directory=args.checkpoints, epochs=args.epochs, progress=progress,
-                command=checkpoints.command_line(),
+                REGISTRY[name], data, directory=args.checkpoints, epochs=args.epochs, progress=progress,
+                should_stop=lambda: bool(interrupted), command=checkpoints.command_line(),
             )  # fmt: skip
         except checkpoints.TrainingBusy as e:
-            bar.close()
             print(f"{name}: {e}; skipped", file=sys.stderr)
-            failed += 1
-            continue
-        except (Cancelled, Diverged, KeyboardInterrupt) as e:
+            return 1
+        except (Cancelled, Diverged) as e:
+            print(f"{name}: {e}; the previous checkpoint is kept", file=sys.stderr)
+            interrupted.append(name)
+            return 1
+        finally:
             bar.close()
-            print(f"{name}: {e or 'interrupted'}; the previous checkpoint is kept", file=sys.stderr)
-            return 130 if isinstance(e, KeyboardInterrupt) else 1
-        bar.close()
         m = meta["metrics"]
         print(
             f"{name}: test MSE {m['test_mse']:.5f}, PSNR {m['psnr_db']:.2f} dB, SSIM {m['ssim']:.4f}; "
             f"{meta['wall_time_s']:.1f} s ({meta['images_per_second']:.0f} images/s) -> "
-            f"{checkpoints.paths(name, args.checkpoints)[0]}"
+            f"{checkpoints.paths(name, args.checkpoints)[0]}",
+            flush=True,
         )
-    return 1 if failed else 0
+        return 0
+
+    t0 = time.perf_counter()
+    order = longest_first(names, REGISTRY, args.checkpoints)
+    pool = ThreadPoolExecutor(jobs, thread_name_prefix="train")
+    try:
+        codes = list(pool.map(run, order))
+    except KeyboardInterrupt:
+        interrupted.append("^C")  # the runs under way stop within a batch; their old checkpoints are kept
+        pool.shutdown(cancel_futures=True)
+        print("interrupted; the previous checkpoints are kept", file=sys.stderr)
+        return 130
+    pool.shutdown()
+    print(f"{len(order)} model(s) in {time.perf_counter() - t0:.1f} s")
+    return 1 if any(codes) else 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -179,22 +201,34 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     if not names or any(n not in REGISTRY for n in names):
         print(f"name models with --model NAME (known: {', '.join(REGISTRY)}), or use --all", file=sys.stderr)
         return 2
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ae.runs import longest_first
+
     data = _data(args)
-    failed = 0
-    for name in names:
+
+    def check(name: str) -> tuple[str, dict | None, str]:
         try:
-            r = reproduce.check(REGISTRY[name], data, args.checkpoints)
+            return name, reproduce.check(REGISTRY[name], data, args.checkpoints), ""
         except checkpoints.CheckpointError as e:
-            print(f"{name}: cannot check: {e.detail}", file=sys.stderr)
-            failed += 1
-            continue
-        reproduce.record(name, r, args.checkpoints)
-        verdict = "reproduced" if r["reproduced"] else "NOT reproduced"
-        print(
-            f"{name}: {verdict}: shipped test MSE {r['shipped_test_mse']:.6f}, retrained {r['retrained_test_mse']:.6f} "
-            f"({100 * r['relative_difference']:.3f}% apart; weights bit-identical: {r['bit_identical']})"
-        )
-        failed += not r["reproduced"]
+            return name, None, e.detail
+
+    failed = 0
+    with ThreadPoolExecutor(max(1, args.jobs), thread_name_prefix="reproduce") as pool:
+        for name, r, why in pool.map(check, longest_first(names, REGISTRY, args.checkpoints)):
+            if r is None:
+                print(f"{name}: cannot check: {why}", file=sys.stderr)
+                failed += 1
+                continue
+            reproduce.record(name, r, args.checkpoints)  # here, in one thread: the results file is read-modify-write
+            verdict = "reproduced" if r["reproduced"] else "NOT reproduced"
+            print(
+                f"{name}: {verdict}: shipped test MSE {r['shipped_test_mse']:.6f}, retrained "
+                f"{r['retrained_test_mse']:.6f} ({100 * r['relative_difference']:.3f}% apart; weights bit-identical: "
+                f"{r['bit_identical']})",
+                flush=True,
+            )
+            failed += not r["reproduced"]
     return 1 if failed else 0
 
 
@@ -230,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all", action="store_true", help="every model in the registry")
     p.add_argument("--missing", action="store_true", help="only models without a fresh checkpoint")
     p.add_argument("--epochs", type=int, help="override the recipe's epochs")
+    p.add_argument("--jobs", type=int, default=2, help="runs side by side, one thread each (default: 2)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", parents=[common], help="print the comparison table on the 10k test digits")
@@ -260,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("reproduce", parents=[common], help="retrain and check the shipped metrics reproduce")
     p.add_argument("--model", action="append", default=[], help="model name (repeatable)")
     p.add_argument("--all", action="store_true", help="every model in the registry")
+    p.add_argument("--jobs", type=int, default=2, help="runs side by side, one thread each (default: 2)")
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("info", parents=[common], help="data source, cache and checkpoint status")

@@ -66,25 +66,35 @@ class ConvAE(nn.Module):
         return self.conv2
 
     @torch.no_grad()
-    def revive_dead_code_channels(self, probe: torch.Tensor) -> list[int]:
-        """Re-initialise code channels that are zero for every probe digit, and return them.
+    def revive_code_channels(self, channels: list[int], probe: torch.Tensor) -> None:
+        """Give the code ``channels`` a fresh filter, with its bias set so that it fires on about half of the
+        probe's positions.
 
         The code passes through a ReLU: a channel whose pre-activation goes negative everywhere gets no gradient
-        again and is lost for good (1 to 3 of the 8 die in a typical run of the seed recipe). A fresh filter with
-        its bias set so that it fires on about half the probe positions brings the channel back into training.
+        again and is lost for good (1 to 3 of the 8 die in a typical run of the seed recipe). Training calls this
+        for channels that stayed zero over many batches; at the start it centres every channel the same way.
         """
+        if not channels:
+            return
         hidden = torch.relu(self.pool(self.conv1(probe)))
-        pre = self.conv2(hidden)
-        dead = (pre.amax(dim=(0, 2, 3)) <= 0).nonzero().flatten().tolist()
-        if not dead:
-            return []
-        fresh = nn.Conv2d(self.hidden, self.code_channels, 3, padding=1).to(pre.device)
-        for c in dead:
+        fresh = nn.Conv2d(self.hidden, self.code_channels, 3, padding=1).to(probe.device)
+        for c in channels:
             self.conv2.weight[c] = fresh.weight[c]
             self.conv2.bias[c] = 0.0
         pre = self.conv2(hidden)
-        for c in dead:
+        for c in channels:
             self.conv2.bias[c] = -pre[:, c].median()
+
+    @staticmethod
+    def firing(code: torch.Tensor) -> torch.Tensor:
+        """Which code channels are non-zero anywhere in a batch of codes."""
+        return code.detach().amax(dim=(0, 2, 3)) > 0
+
+    def revive_dead_code_channels(self, probe: torch.Tensor) -> list[int]:
+        """Revive the code channels that are zero for every probe digit, and return them."""
+        with torch.no_grad():
+            dead = (~self.firing(self.encode(probe))).nonzero().flatten().tolist()
+        self.revive_code_channels(dead, probe)
         return dead
 
 

@@ -54,7 +54,7 @@ def check(spec: ModelSpec, data: Mnist, directory: Path | str = checkpoints.DEFA
         "reproduced": abs(b - a) / a <= TOLERANCE,
         "bit_identical": same,
         "checked": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
+        "machine": f"{platform.machine()}, {fresh['platform']['threads']} training thread, torch {torch.__version__}",
         "weights_sha256": shipped["weights_sha256"],
     }
 

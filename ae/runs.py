@@ -48,6 +48,7 @@ def train_and_save(
                 "test_digits": len(data.test_x),
             },
             "device": result.device,
+            "platform": {"threads": result.threads},
             "wall_time_s": round(result.wall_time, 2),
             "images_per_second": round(result.images_per_second, 1),
             "history": result.history,
@@ -64,3 +65,18 @@ def train_and_save(
             },
         }
         return checkpoints.save(result.model, meta, trained_spec, directory)
+
+
+def expected_seconds(spec: ModelSpec, directory: Path | str = checkpoints.DEFAULT_DIR) -> float:
+    """How long a run of ``spec`` should take: its last recorded wall time, scaled to the recipe's epochs, or a
+    rough guess (a conv epoch costs about ten linear ones) when it has never been trained."""
+    try:
+        meta = checkpoints.read_sidecar(spec.name, directory)
+        return float(meta["wall_time_s"]) / max(1, len(meta["history"])) * spec.recipe.epochs
+    except (checkpoints.CheckpointError, KeyError, TypeError, ValueError):
+        return spec.recipe.epochs * (10.0 if spec.family == "conv" else 1.0)
+
+
+def longest_first(names: list[str], registry: dict[str, ModelSpec], directory: Path | str) -> list[str]:
+    """The order in which two trainers side by side finish soonest: the longest runs start first."""
+    return sorted(names, key=lambda n: expected_seconds(registry[n], directory), reverse=True)

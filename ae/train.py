@@ -6,9 +6,11 @@ the same weights: the seed fixes the initialisation and a private generator fixe
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -18,14 +20,20 @@ from torch.nn import functional as F
 from ae import noise
 from ae.allocator import keep_freed_memory
 from ae.data import Mnist
+from ae.metrics import EVAL_BATCH
 from ae.models import preferred_memory_format
 from ae.registry import ModelSpec, Recipe
 
 PROGRESS_EVERY = 25  # steps between progress reports: often enough for a live bar, cheap enough to ignore
 # (should_stop is polled every step: a cancel takes effect within one batch)
-REVIVE_EVERY = 100  # steps between checks for dead code channels (models that have them)
-PROBE_SIZE = 512  # training digits used to tell a dead code channel
+REVIVE_EVERY = 100  # steps over which a code channel that never fired counts as dead
+PROBE_SIZE = 512  # training digits that set a revived code channel's bias
 TEST_NOISE_SEED = 1234  # the noisy test digits that denoising models are scored on
+# Every run uses one intra-op thread. At these batch sizes a second thread adds little (conv-8 at batch 16: about
+# 5.1k against 5.6k images/s), so two runs side by side (ae.runs.longest_first, the CLI's --jobs, the app's two
+# trainer threads) finish far sooner than two in a row; and a fixed count gives the same weights whether a model
+# trains alone or beside another.
+TRAIN_THREADS = 1
 
 
 class Cancelled(Exception):
@@ -60,6 +68,7 @@ class TrainResult:
     device: str = "cpu"
     images_per_second: float = 0.0
     recipe: Recipe | None = None
+    threads: int = TRAIN_THREADS
 
 
 def pick_device() -> torch.device:
@@ -67,6 +76,29 @@ def pick_device() -> torch.device:
 
 
 memory_format = preferred_memory_format
+
+
+_threads_lock = threading.Lock()
+_threads_users = 0
+_threads_before = 0
+
+
+@contextlib.contextmanager
+def training_threads() -> Iterator[None]:
+    """Hold torch at TRAIN_THREADS intra-op threads while any run is under way (the setting is per process)."""
+    global _threads_users, _threads_before
+    with _threads_lock:
+        if _threads_users == 0:
+            _threads_before = torch.get_num_threads()
+            torch.set_num_threads(TRAIN_THREADS)
+        _threads_users += 1
+    try:
+        yield
+    finally:
+        with _threads_lock:
+            _threads_users -= 1
+            if _threads_users == 0:
+                torch.set_num_threads(_threads_before)
 
 
 def make_scheduler(opt: torch.optim.Optimizer, recipe: Recipe, total_steps: int):
@@ -81,7 +113,7 @@ def make_scheduler(opt: torch.optim.Optimizer, recipe: Recipe, total_steps: int)
 
 @torch.inference_mode()
 def test_loss(
-    model: nn.Module, images: torch.Tensor, inputs: torch.Tensor | None = None, batch_size: int = 1000
+    model: nn.Module, images: torch.Tensor, inputs: torch.Tensor | None = None, batch_size: int = EVAL_BATCH
 ) -> float:
     """Mean per-pixel MSE between ``model(inputs)`` (default: the images themselves) and ``images``."""
     model.eval()
@@ -95,12 +127,9 @@ def test_loss(
     return total / images.numel()
 
 
-def revive(model: nn.Module, opt: torch.optim.Optimizer, probe: torch.Tensor) -> int:
-    """Let the model re-initialise dead code units, and forget Adam's moments for them so they start afresh."""
-    fn = getattr(model, "revive_dead_code_channels", None)
-    if fn is None:
-        return 0
-    dead = fn(probe)
+def revive(model: nn.Module, opt: torch.optim.Optimizer, dead: list[int], probe: torch.Tensor) -> int:
+    """Re-initialise dead code channels, and forget Adam's moments for them so they start afresh."""
+    model.revive_code_channels(dead, probe)
     for p in (model.code_layer.weight, model.code_layer.bias):
         state = opt.state.get(p, {})
         for key in ("exp_avg", "exp_avg_sq"):
@@ -111,17 +140,19 @@ def revive(model: nn.Module, opt: torch.optim.Optimizer, probe: torch.Tensor) ->
 
 def train_epoch(model, opt, sched, images, perm, recipe, report, probe, noise_gen) -> tuple[float, int]:
     model.train()
-    fmt = memory_format(model)
     bs = recipe.batch_size
     steps = len(images) // bs  # drop the ragged last batch: every step sees a full batch
+    # One gather per epoch: each step then reads a contiguous slice. (1-channel images are already channels-last.)
+    shuffled = images[perm[: steps * bs]].contiguous(memory_format=memory_format(model))
+    can_die = hasattr(model, "revive_code_channels")  # a code behind a ReLU
+    fired = None
     running = 0.0
     revived = 0
     for step in range(steps):
-        if step % REVIVE_EVERY == 0:
-            revived += revive(model, opt, probe)
-        x = images[perm[step * bs : (step + 1) * bs]].contiguous(memory_format=fmt)
+        x = shuffled[step * bs : (step + 1) * bs]
         inputs = noise.gaussian(x, recipe.noise_std, noise_gen)  # x itself unless a denoising recipe
-        loss = F.mse_loss(model(inputs), x)
+        code = model.encode(inputs)
+        loss = F.mse_loss(model.decode(code), x)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -131,6 +162,13 @@ def train_epoch(model, opt, sched, images, perm, recipe, report, probe, noise_ge
         if not math.isfinite(value):
             raise Diverged(f"loss became {value} at step {step + 1}; the old checkpoint is kept")
         running += value
+        if can_die:
+            # A channel that stayed zero for every digit of REVIVE_EVERY batches is dead: the batches' own codes
+            # tell, at no extra cost.
+            fired = model.firing(code) if fired is None else fired | model.firing(code)
+            if (step + 1) % REVIVE_EVERY == 0:
+                revived += revive(model, opt, (~fired).nonzero().flatten().tolist(), probe)
+                fired = None
         report(step + 1, steps, running / (step + 1))
     return running / steps, revived
 
@@ -155,6 +193,11 @@ def train(
     device = torch.device(device) if device is not None else pick_device()
     keep_freed_memory()
 
+    with training_threads():
+        return _train(spec, recipe, data, device, progress, should_stop)
+
+
+def _train(spec, recipe, data, device, progress, should_stop) -> TrainResult:
     torch.manual_seed(recipe.seed)
     model = spec.build().to(device)
     model = model.to(memory_format=memory_format(model))
@@ -166,6 +209,11 @@ def train(
     images = images.to(device)
     tests = data.test_images().to(device)
     probe = images[:PROBE_SIZE].contiguous(memory_format=memory_format(model))
+    if hasattr(model, "revive_code_channels"):
+        # Start every code channel the way a revived one starts: firing on about half the probe's positions. With
+        # PyTorch's default init some channels start (nearly) dead; this reached the seed's test MSE in 5 epochs
+        # where the default init needed 6-7 (bench/README.md).
+        model.revive_code_channels(list(range(model.code_channels)), probe)
     noise_gen = torch.Generator().manual_seed(recipe.seed + 1)
     # A denoising model is scored on a fixed noisy copy of the test digits, a plain one on the digits.
     test_inputs = noise.corrupt(tests, "gaussian", recipe.noise_std, seed=TEST_NOISE_SEED) if recipe.noise_std else None

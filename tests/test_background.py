@@ -1,3 +1,4 @@
+import time
 from dataclasses import replace
 
 import pytest
@@ -69,3 +70,18 @@ def test_a_failing_run_is_reported_not_raised(tmp_path):
     assert trainer.wait(30)
     job = trainer.snapshot()["tiny-linear"]
     assert job.state == "failed" and "disk on fire" in job.message
+
+
+def test_two_runs_side_by_side_longest_first(small_mnist, tmp_path):
+    long = replace(TINY["tiny-conv"], recipe=replace(TINY["tiny-conv"].recipe, epochs=4))
+    registry = {"tiny-linear": TINY["tiny-linear"], "tiny-conv": long}
+    trainer = Trainer(lambda: small_mnist, registry, tmp_path)
+    trainer.start(["tiny-linear", "tiny-conv"])
+    running = set()
+    while trainer.active():
+        running.add(frozenset(n for n, j in trainer.snapshot().items() if j.state == "running"))
+        time.sleep(0.01)
+    assert frozenset(registry) in running  # both were under way at once
+    jobs = trainer.snapshot()
+    assert {j.state for j in jobs.values()} == {"done"}
+    assert jobs["tiny-conv"].started <= jobs["tiny-linear"].started  # the longer run went first

@@ -57,3 +57,17 @@ def test_unknown_model_and_missing_data_fail_clearly(tmp_path):
     assert out.returncode == 2 and "unknown model(s): linear-33" in out.stderr
     out = _cli("eval", "--mnist-root", str(tmp_path / "nowhere"))
     assert out.returncode == 2 and "does not exist" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_runs_go_longest_first_by_recorded_time(tmp_path):
+    from ae import checkpoints
+    from ae.registry import REGISTRY
+    from ae.runs import expected_seconds, longest_first
+
+    names = ["linear-32", "linear-256", "conv-8"]
+    assert longest_first(names, REGISTRY, tmp_path)[0] == "conv-8"  # never trained: a conv epoch counts ten
+    for name in names:
+        meta = checkpoints.read_sidecar(name)
+        (tmp_path / f"{name}.json").write_text(json.dumps(meta))
+    recorded = [expected_seconds(REGISTRY[n], tmp_path) for n in longest_first(names, REGISTRY, tmp_path)]
+    assert recorded == sorted(recorded, reverse=True)

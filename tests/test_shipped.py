@@ -51,6 +51,7 @@ def test_retraining_reproduces_the_shipped_weights(mnist, tmp_path):
     import torch
 
     from ae.runs import train_and_save
+    from ae.train import TRAIN_THREADS
 
     train_and_save(REGISTRY["linear-32"], mnist, directory=tmp_path)
     ours, _ = checkpoints.load("linear-32", tmp_path)
@@ -59,6 +60,6 @@ def test_retraining_reproduces_the_shipped_weights(mnist, tmp_path):
         torch.equal(a, b) for a, b in zip(ours.state_dict().values(), shipped.state_dict().values(), strict=True)
     )
     new_mse = checkpoints.read_sidecar("linear-32", tmp_path)["metrics"]["test_mse"]
-    if meta["platform"]["threads"] == torch.get_num_threads() and meta["versions"]["torch"] == torch.__version__:
+    if meta["platform"]["threads"] == TRAIN_THREADS and meta["versions"]["torch"] == torch.__version__:
         assert same, "same machine kind, same threads, same torch: the weights must match bit for bit"
     assert new_mse == pytest.approx(meta["metrics"]["test_mse"], rel=0.01)

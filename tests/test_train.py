@@ -50,3 +50,45 @@ def test_nan_loss_stops_with_a_message(small_mnist):
     bad = replace(TINY_LINEAR, recipe=replace(TINY_LINEAR.recipe, lr=math.inf, schedule="constant"))
     with pytest.raises(Diverged, match="old checkpoint is kept"):
         train(bad, small_mnist)
+
+
+def test_runs_hold_one_thread_and_restore_the_setting(small_mnist, monkeypatch):
+    import ae.train
+
+    seen = []
+    before = torch.get_num_threads()
+    train(TINY_LINEAR, small_mnist, epochs=1, progress=lambda p: seen.append(torch.get_num_threads()))
+    assert set(seen) == {ae.train.TRAIN_THREADS}
+    assert torch.get_num_threads() == before
+
+
+def test_same_weights_alone_or_beside_another_run(small_mnist):
+    """Two runs side by side (the CLI's --jobs, the app's two trainer threads) give each the weights it gets alone."""
+    import threading
+
+    alone = train(TINY_CONV, small_mnist).model.state_dict()
+    results = {}
+    runs = [
+        threading.Thread(target=lambda s=s: results.setdefault(s.name, train(s, small_mnist)))
+        for s in (TINY_CONV, TINY_LINEAR)
+    ]
+    for t in runs:
+        t.start()
+    for t in runs:
+        t.join()
+    beside = results["tiny-conv"].model.state_dict()
+    assert all(torch.equal(alone[k], beside[k]) for k in alone)
+
+
+def test_code_channels_start_centred(small_mnist):
+    """Every code channel starts firing on about half of the probe's positions, none dead."""
+    from ae.models import ConvAE
+
+    torch.manual_seed(0)
+    m = ConvAE(8)
+    probe = small_mnist.train_images()[:512]
+    m.revive_code_channels(list(range(8)), probe)
+    with torch.no_grad():
+        pre = m.conv2(torch.relu(m.pool(m.conv1(probe))))
+    firing = (pre > 0).float().mean(dim=(0, 2, 3))
+    assert ((firing > 0.45) & (firing < 0.55)).all(), firing
