@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -66,7 +68,9 @@ class ConvAE(nn.Module):
         return self.conv2
 
     @torch.no_grad()
-    def revive_code_channels(self, channels: list[int], probe: torch.Tensor) -> None:
+    def revive_code_channels(
+        self, channels: list[int], probe: torch.Tensor, generator: torch.Generator | None = None
+    ) -> None:
         """Give the code ``channels`` a fresh filter, with its bias set so that it fires on about half of the
         probe's positions.
 
@@ -77,9 +81,12 @@ class ConvAE(nn.Module):
         if not channels:
             return
         hidden = torch.relu(self.pool(self.conv1(probe)))
-        fresh = nn.Conv2d(self.hidden, self.code_channels, 3, padding=1).to(probe.device)
+        # nn.Conv2d's default init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn from ``generator``: the global RNG is
+        # shared by runs training side by side, so drawing from it would make their weights depend on each other.
+        bound = 1 / math.sqrt(self.conv2.weight[0].numel())
+        fresh = torch.rand(self.conv2.weight.shape, generator=generator) * (2 * bound) - bound
         for c in channels:
-            self.conv2.weight[c] = fresh.weight[c]
+            self.conv2.weight[c] = fresh[c].to(probe.device)
             self.conv2.bias[c] = 0.0
         pre = self.conv2(hidden)
         for c in channels:
@@ -90,11 +97,11 @@ class ConvAE(nn.Module):
         """Which code channels are non-zero anywhere in a batch of codes."""
         return code.detach().amax(dim=(0, 2, 3)) > 0
 
-    def revive_dead_code_channels(self, probe: torch.Tensor) -> list[int]:
+    def revive_dead_code_channels(self, probe: torch.Tensor, generator: torch.Generator | None = None) -> list[int]:
         """Revive the code channels that are zero for every probe digit, and return them."""
         with torch.no_grad():
             dead = (~self.firing(self.encode(probe))).nonzero().flatten().tolist()
-        self.revive_code_channels(dead, probe)
+        self.revive_code_channels(dead, probe, generator)
         return dead
 
 

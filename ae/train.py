@@ -78,6 +78,7 @@ def pick_device() -> torch.device:
 memory_format = preferred_memory_format
 
 
+_init_lock = threading.Lock()
 _threads_lock = threading.Lock()
 _threads_users = 0
 _threads_before = 0
@@ -127,9 +128,11 @@ def test_loss(
     return total / images.numel()
 
 
-def revive(model: nn.Module, opt: torch.optim.Optimizer, dead: list[int], probe: torch.Tensor) -> int:
+def revive(
+    model: nn.Module, opt: torch.optim.Optimizer, dead: list[int], probe: torch.Tensor, generator: torch.Generator
+) -> int:
     """Re-initialise dead code channels, and forget Adam's moments for them so they start afresh."""
-    model.revive_code_channels(dead, probe)
+    model.revive_code_channels(dead, probe, generator)
     for p in (model.code_layer.weight, model.code_layer.bias):
         state = opt.state.get(p, {})
         for key in ("exp_avg", "exp_avg_sq"):
@@ -138,7 +141,7 @@ def revive(model: nn.Module, opt: torch.optim.Optimizer, dead: list[int], probe:
     return len(dead)
 
 
-def train_epoch(model, opt, sched, images, perm, recipe, report, probe, noise_gen) -> tuple[float, int]:
+def train_epoch(model, opt, sched, images, perm, recipe, report, probe, gens) -> tuple[float, int]:
     model.train()
     bs = recipe.batch_size
     steps = len(images) // bs  # drop the ragged last batch: every step sees a full batch
@@ -150,7 +153,7 @@ def train_epoch(model, opt, sched, images, perm, recipe, report, probe, noise_ge
     revived = 0
     for step in range(steps):
         x = shuffled[step * bs : (step + 1) * bs]
-        inputs = noise.gaussian(x, recipe.noise_std, noise_gen)  # x itself unless a denoising recipe
+        inputs = noise.gaussian(x, recipe.noise_std, gens["noise"])  # x itself unless a denoising recipe
         code = model.encode(inputs)
         loss = F.mse_loss(model.decode(code), x)
         opt.zero_grad(set_to_none=True)
@@ -167,7 +170,7 @@ def train_epoch(model, opt, sched, images, perm, recipe, report, probe, noise_ge
             # tell, at no extra cost.
             fired = model.firing(code) if fired is None else fired | model.firing(code)
             if (step + 1) % REVIVE_EVERY == 0:
-                revived += revive(model, opt, (~fired).nonzero().flatten().tolist(), probe)
+                revived += revive(model, opt, (~fired).nonzero().flatten().tolist(), probe, gens["revive"])
                 fired = None
         report(step + 1, steps, running / (step + 1))
     return running / steps, revived
@@ -198,10 +201,16 @@ def train(
 
 
 def _train(spec, recipe, data, device, progress, should_stop) -> TrainResult:
-    torch.manual_seed(recipe.seed)
-    model = spec.build().to(device)
-    model = model.to(memory_format=memory_format(model))
+    with _init_lock:  # nn.Module init draws from the global RNG, which runs side by side share
+        torch.manual_seed(recipe.seed)
+        model = spec.build()
+    model = model.to(device, memory_format=memory_format(model))
+    # Everything random after that comes from the run's own generators.
     shuffle = torch.Generator().manual_seed(recipe.seed)
+    gens = {
+        "noise": torch.Generator().manual_seed(recipe.seed + 1),
+        "revive": torch.Generator().manual_seed(recipe.seed + 2),
+    }
 
     images = data.train_images()
     if recipe.train_subset:
@@ -213,8 +222,7 @@ def _train(spec, recipe, data, device, progress, should_stop) -> TrainResult:
         # Start every code channel the way a revived one starts: firing on about half the probe's positions. With
         # PyTorch's default init some channels start (nearly) dead; this reached the seed's test MSE in 5 epochs
         # where the default init needed 6-7 (bench/README.md).
-        model.revive_code_channels(list(range(model.code_channels)), probe)
-    noise_gen = torch.Generator().manual_seed(recipe.seed + 1)
+        model.revive_code_channels(list(range(model.code_channels)), probe, gens["revive"])
     # A denoising model is scored on a fixed noisy copy of the test digits, a plain one on the digits.
     test_inputs = noise.corrupt(tests, "gaussian", recipe.noise_std, seed=TEST_NOISE_SEED) if recipe.noise_std else None
     steps = len(images) // recipe.batch_size
@@ -235,7 +243,7 @@ def _train(spec, recipe, data, device, progress, should_stop) -> TrainResult:
 
         t0 = time.perf_counter()
         perm = torch.randperm(len(images), generator=shuffle)
-        train_mse, revived = train_epoch(model, opt, sched, images, perm, recipe, report, probe, noise_gen)
+        train_mse, revived = train_epoch(model, opt, sched, images, perm, recipe, report, probe, gens)
         seconds = time.perf_counter() - t0
         history.append(
             {
