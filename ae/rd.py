@@ -169,8 +169,8 @@ def rd_table(
     """One row per point of the rate–distortion chart.
 
     Points are measured on the test digits and kept in ``checkpoints/rd.json`` under a key of everything they
-    depend on (weights hash, classifier hash, data fingerprint, settings). Measuring all of them takes minutes
-    on 2 cores (about 60 classifier passes over 10,000 digits, 120,000 codec round trips), reading them
+    depend on (weights hash, classifier hash, data fingerprint, settings). Measuring all of them takes about a
+    minute on 2 cores (57 classifier passes over 10,000 digits, 130,000 codec round trips), reading them
     milliseconds; so points whose key still matches are read unless ``remeasure``, and any model retrained since
     is measured again. ``python -m ae rd`` re-measures everything.
     """

@@ -80,26 +80,24 @@ memory_format = preferred_memory_format
 
 _init_lock = threading.Lock()
 _threads_lock = threading.Lock()
-_threads_users = 0
-_threads_before = 0
 
 
 @contextlib.contextmanager
 def training_threads() -> Iterator[None]:
-    """Hold torch at TRAIN_THREADS intra-op threads while any run is under way (the setting is per process)."""
-    global _threads_users, _threads_before
+    """Run at TRAIN_THREADS intra-op threads in this thread, and put its setting back afterwards.
+
+    torch's thread count is per calling thread (OpenMP), initialised from the last process-wide value the first
+    time a thread asks; ``get_num_threads`` does that initialisation, so it comes first, and the lock keeps another
+    run's reset from landing in between. Each run sets its own thread, whatever ran there before.
+    """
     with _threads_lock:
-        if _threads_users == 0:
-            _threads_before = torch.get_num_threads()
-            torch.set_num_threads(TRAIN_THREADS)
-        _threads_users += 1
+        before = torch.get_num_threads()
+        torch.set_num_threads(TRAIN_THREADS)
     try:
         yield
     finally:
         with _threads_lock:
-            _threads_users -= 1
-            if _threads_users == 0:
-                torch.set_num_threads(_threads_before)
+            torch.set_num_threads(before)
 
 
 def make_scheduler(opt: torch.optim.Optimizer, recipe: Recipe, total_steps: int):

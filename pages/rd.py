@@ -56,4 +56,9 @@ st.plotly_chart(fig2, width="stretch")
 st.caption("Counted in values, a float32 code and an 8-bit code look the same; counted in bits they differ 4×.")
 
 st.dataframe(table, hide_index=True, width="stretch")
+st.caption(
+    "Measuring every point takes about a minute on 2 cores, so `python -m ae rd` measures them once and keeps them "
+    "in `checkpoints/rd.json`, each under the hash of the weights it was measured with. A model retrained since "
+    "does not match its stored points and is measured again when this page opens."
+)
 st.download_button("Download CSV", table.to_csv(index=False).encode(), "aelab-rate-distortion.csv", "text/csv")

@@ -52,14 +52,33 @@ def test_nan_loss_stops_with_a_message(small_mnist):
         train(bad, small_mnist)
 
 
-def test_runs_hold_one_thread_and_restore_the_setting(small_mnist, monkeypatch):
+def test_every_run_holds_one_thread_and_restores_the_setting(small_mnist):
+    """torch's thread count is per thread: each of two runs side by side must set its own, whatever its thread
+    had before (a pool worker may have run other torch code at the default count first)."""
+    import threading
+
     import ae.train
 
-    seen = []
-    before = torch.get_num_threads()
-    train(TINY_LINEAR, small_mnist, epochs=1, progress=lambda p: seen.append(torch.get_num_threads()))
-    assert set(seen) == {ae.train.TRAIN_THREADS}
-    assert torch.get_num_threads() == before
+    seen: dict[str, set] = {}
+    after = {}
+
+    def run(spec):
+        before = torch.get_num_threads()  # this thread's count, initialised before the run
+        train(
+            spec,
+            small_mnist,
+            epochs=1,
+            progress=lambda p: seen.setdefault(spec.name, set()).add(torch.get_num_threads()),
+        )
+        after[spec.name] = (before, torch.get_num_threads())
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in (TINY_CONV, TINY_LINEAR)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {"tiny-conv": {ae.train.TRAIN_THREADS}, "tiny-linear": {ae.train.TRAIN_THREADS}}
+    assert all(b == a for b, a in after.values())
 
 
 def test_same_weights_alone_or_beside_another_run(small_mnist):
