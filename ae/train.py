@@ -29,10 +29,10 @@ PROGRESS_EVERY = 25  # steps between progress reports: often enough for a live b
 REVIVE_EVERY = 100  # steps over which a code channel that never fired counts as dead
 PROBE_SIZE = 512  # training digits that set a revived code channel's bias
 TEST_NOISE_SEED = 1234  # the noisy test digits that denoising models are scored on
-# Every run uses one intra-op thread. At these batch sizes a second thread adds little (conv-8 at batch 16: about
-# 5.1k against 5.6k images/s), so two runs side by side (ae.runs.longest_first, the CLI's --jobs, the app's two
-# trainer threads) finish far sooner than two in a row; and a fixed count gives the same weights whether a model
-# trains alone or beside another.
+# Every run uses one intra-op thread. At these batch sizes a second thread adds little (conv-8 at batch 16: 5.4k
+# against 5.9k images/s in bench/train.py), so two runs side by side (the CLI's --jobs, the app's two trainer
+# threads, longest first) finish far sooner than two in a row; and a fixed count gives the same weights whether a
+# model trains alone or beside another.
 TRAIN_THREADS = 1
 
 
