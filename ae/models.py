@@ -97,13 +97,6 @@ class ConvAE(nn.Module):
         """Which code channels are non-zero anywhere in a batch of codes."""
         return code.detach().amax(dim=(0, 2, 3)) > 0
 
-    def revive_dead_code_channels(self, probe: torch.Tensor, generator: torch.Generator | None = None) -> list[int]:
-        """Revive the code channels that are zero for every probe digit, and return them."""
-        with torch.no_grad():
-            dead = (~self.firing(self.encode(probe))).nonzero().flatten().tolist()
-        self.revive_code_channels(dead, probe, generator)
-        return dead
-
 
 class DigitCNN(nn.Module):
     """conv 32 -> pool -> conv 64 -> pool -> fc 128 -> fc 10 (about 0.4M parameters)."""

@@ -74,13 +74,13 @@ def test_conv_relu_pool_order_is_the_same_function(mnist):
         assert torch.allclose(p.grad, q.grad, rtol=1e-5, atol=1e-7), name
 
 
-def test_revive_dead_code_channels(mnist):
+def test_dead_code_channels_are_found_and_revived(mnist):
     torch.manual_seed(0)
     m = ConvAE()
     x = mnist.train_images()[:256]
     with torch.no_grad():
         m.conv2.bias[[1, 5]] = -1e3  # kill two channels
-    assert (m.encode(x).amax(dim=(0, 2, 3)) > 0).sum() == 6
-    assert m.revive_dead_code_channels(x) == [1, 5]
-    assert (m.encode(x).amax(dim=(0, 2, 3)) > 0).all()
-    assert m.revive_dead_code_channels(x) == []
+        assert (~m.firing(m.encode(x))).nonzero().flatten().tolist() == [1, 5]
+    m.revive_code_channels([1, 5], x, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert m.firing(m.encode(x)).all()
