@@ -21,11 +21,9 @@ def _data(args: argparse.Namespace) -> Mnist:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from concurrent.futures import ThreadPoolExecutor
-
     from tqdm import tqdm
 
-    from ae.runs import longest_first, train_and_save
+    from ae.runs import side_by_side, train_and_save
     from ae.train import TRAIN_THREADS, Cancelled, Diverged
 
     names = list(REGISTRY) if args.all else args.model
@@ -44,10 +42,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"data: {data.source} ({data.fingerprint}); torch {torch.__version__}; {jobs} run(s) at a time, "
         f"{TRAIN_THREADS} thread each"
     )
-    interrupted: list[str] = []
+    failed: list[str] = []  # a run that diverged stops the others: something is wrong with the setup
 
-    def run(name: str) -> int:
-        if interrupted:
+    def run(name: str, should_stop) -> int:
+        if failed:
             return 1
         # A live bar for a single run on a terminal; otherwise (side by side, logs, CI) one line per epoch.
         bar = tqdm(
@@ -67,14 +65,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         try:
             meta = train_and_save(
                 REGISTRY[name], data, directory=args.checkpoints, epochs=args.epochs, progress=progress,
-                should_stop=lambda: bool(interrupted), command=checkpoints.command_line(),
+                should_stop=lambda: bool(failed) or should_stop(), command=checkpoints.command_line(),
             )  # fmt: skip
         except checkpoints.TrainingBusy as e:
             print(f"{name}: {e}; skipped", file=sys.stderr)
             return 1
         except (Cancelled, Diverged) as e:
             print(f"{name}: {e}; the previous checkpoint is kept", file=sys.stderr)
-            interrupted.append(name)
+            failed.append(name)
             return 1
         finally:
             bar.close()
@@ -88,17 +86,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0
 
     t0 = time.perf_counter()
-    order = longest_first(names, REGISTRY, args.checkpoints)
-    pool = ThreadPoolExecutor(jobs, thread_name_prefix="train")
     try:
-        codes = list(pool.map(run, order))
+        with side_by_side(run, names, REGISTRY, args.checkpoints, jobs) as results:
+            codes = list(results)
     except KeyboardInterrupt:
-        interrupted.append("^C")  # the runs under way stop within a batch; their old checkpoints are kept
-        pool.shutdown(cancel_futures=True)
         print("interrupted; the previous checkpoints are kept", file=sys.stderr)
         return 130
-    pool.shutdown()
-    print(f"{len(order)} model(s) in {time.perf_counter() - t0:.1f} s")
+    print(f"{len(names)} model(s) in {time.perf_counter() - t0:.1f} s")
     return 1 if any(codes) else 0
 
 
@@ -196,39 +190,41 @@ def cmd_rd(args: argparse.Namespace) -> int:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from ae import reproduce
+    from ae.runs import side_by_side
 
     names = list(REGISTRY) if args.all else args.model
     if not names or any(n not in REGISTRY for n in names):
         print(f"name models with --model NAME (known: {', '.join(REGISTRY)}), or use --all", file=sys.stderr)
         return 2
-    from concurrent.futures import ThreadPoolExecutor
-
-    from ae.runs import longest_first
-
     data = _data(args)
 
-    def check(name: str) -> tuple[str, dict | None, str]:
+    def check(name: str, should_stop) -> tuple[str, dict | None, str]:
         try:
-            return name, reproduce.check(REGISTRY[name], data, args.checkpoints), ""
+            return name, reproduce.check(REGISTRY[name], data, args.checkpoints, should_stop=should_stop), ""
         except checkpoints.CheckpointError as e:
             return name, None, e.detail
 
     failed = 0
-    with ThreadPoolExecutor(max(1, args.jobs), thread_name_prefix="reproduce") as pool:
-        for name, r, why in pool.map(check, longest_first(names, REGISTRY, args.checkpoints)):
-            if r is None:
-                print(f"{name}: cannot check: {why}", file=sys.stderr)
-                failed += 1
-                continue
-            reproduce.record(name, r, args.checkpoints)  # here, in one thread: the results file is read-modify-write
-            verdict = "reproduced" if r["reproduced"] else "NOT reproduced"
-            print(
-                f"{name}: {verdict}: shipped test MSE {r['shipped_test_mse']:.6f}, retrained "
-                f"{r['retrained_test_mse']:.6f} ({100 * r['relative_difference']:.3f}% apart; weights bit-identical: "
-                f"{r['bit_identical']})",
-                flush=True,
-            )
-            failed += not r["reproduced"]
+    try:
+        with side_by_side(check, names, REGISTRY, args.checkpoints, args.jobs) as results:
+            for name, r, why in results:
+                if r is None:
+                    print(f"{name}: cannot check: {why}", file=sys.stderr)
+                    failed += 1
+                    continue
+                # Recorded here, in one thread: the results file is read-modify-write.
+                reproduce.record(name, r, args.checkpoints)
+                verdict = "reproduced" if r["reproduced"] else "NOT reproduced"
+                print(
+                    f"{name}: {verdict}: shipped test MSE {r['shipped_test_mse']:.6f}, retrained "
+                    f"{r['retrained_test_mse']:.6f} ({100 * r['relative_difference']:.3f}% apart; "
+                    f"weights bit-identical: {r['bit_identical']})",
+                    flush=True,
+                )
+                failed += not r["reproduced"]
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     return 1 if failed else 0
 
 

@@ -36,11 +36,13 @@ def load_results(directory: Path | str = checkpoints.DEFAULT_DIR) -> dict:
         return {}
 
 
-def check(spec: ModelSpec, data: Mnist, directory: Path | str = checkpoints.DEFAULT_DIR, progress=None) -> dict:
+def check(
+    spec: ModelSpec, data: Mnist, directory: Path | str = checkpoints.DEFAULT_DIR, progress=None, should_stop=None
+) -> dict:
     """Retrain ``spec`` in a scratch folder and compare with the checkpoint in ``directory``."""
     shipped_model, shipped = checkpoints.load(spec.name, directory)
     with tempfile.TemporaryDirectory() as scratch:
-        fresh = train_and_save(spec, data, directory=scratch, progress=progress)
+        fresh = train_and_save(spec, data, directory=scratch, progress=progress, should_stop=should_stop)
         model, _ = checkpoints.load(spec.name, scratch, {spec.name: spec})
     a, b = shipped["metrics"]["test_mse"], fresh["metrics"]["test_mse"]
     same = all(

@@ -5,9 +5,13 @@ The CLI and the app both train through here, so a checkpoint always carries the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 from ae import checkpoints
 from ae.data import Mnist
@@ -15,6 +19,8 @@ from ae.metrics import evaluate, measure_code, parameter_count
 from ae.quantize import code_range
 from ae.registry import ModelSpec
 from ae.train import Progress, train
+
+T = TypeVar("T")
 
 
 def train_and_save(
@@ -80,3 +86,25 @@ def expected_seconds(spec: ModelSpec, directory: Path | str = checkpoints.DEFAUL
 def longest_first(names: list[str], registry: dict[str, ModelSpec], directory: Path | str) -> list[str]:
     """The order in which two trainers side by side finish soonest: the longest runs start first."""
     return sorted(names, key=lambda n: expected_seconds(registry[n], directory), reverse=True)
+
+
+@contextlib.contextmanager
+def side_by_side(
+    fn: Callable[[str, Callable[[], bool]], T],
+    names: list[str],
+    registry: dict[str, ModelSpec],
+    directory: Path | str,
+    jobs: int = 2,
+) -> Iterator[Iterator[T]]:
+    """``fn(name, should_stop)`` for every name, ``jobs`` at a time, longest first; the results in that order.
+
+    Leaving the block early (Ctrl-C, an error) tells the runs under way to stop (they poll ``should_stop`` every
+    batch) and waits for them, so their old checkpoints are kept and nothing is left running.
+    """
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max(1, jobs), thread_name_prefix="aelab-run")
+    try:
+        yield pool.map(lambda name: fn(name, stop.is_set), longest_first(names, registry, directory))
+    finally:
+        stop.set()
+        pool.shutdown(cancel_futures=True)

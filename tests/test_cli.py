@@ -71,3 +71,31 @@ def test_runs_go_longest_first_by_recorded_time(tmp_path):
         (tmp_path / f"{name}.json").write_text(json.dumps(meta))
     recorded = [expected_seconds(REGISTRY[n], tmp_path) for n in longest_first(names, REGISTRY, tmp_path)]
     assert recorded == sorted(recorded, reverse=True)
+
+
+def test_leaving_early_stops_the_runs_under_way(tmp_path):
+    """Ctrl-C while two runs go side by side: the one under way is told to stop, and is waited for."""
+    import time
+
+    import pytest
+
+    from ae.runs import side_by_side
+    from tests.tiny import REGISTRY as TINY
+
+    started, stopped = [], []
+
+    def run(name, should_stop):
+        started.append(name)
+        deadline = time.monotonic() + 30
+        while name == "tiny-linear" and not should_stop() and time.monotonic() < deadline:
+            time.sleep(0.01)  # a long run, polling as training does every batch
+        stopped.append((name, should_stop()))
+        return name
+
+    with pytest.raises(KeyboardInterrupt), side_by_side(run, list(TINY), TINY, tmp_path) as results:
+        for name in results:
+            assert name == "tiny-conv"  # the longer one starts, and here finishes, first
+            while "tiny-linear" not in started:  # (a run not yet started is simply cancelled)
+                time.sleep(0.01)
+            raise KeyboardInterrupt
+    assert ("tiny-linear", True) in stopped

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -202,8 +201,10 @@ def reproducibility(name: str) -> dict | None:
 
 
 def _rd_keys() -> tuple[str, ...]:
+    from ae.rd import stored_path
+
     d = checkpoint_dir()
-    stored = Path(d) / "rd.json"
+    stored = stored_path(d)
     stored_key = f"{stored.stat().st_mtime_ns}" if stored.exists() else "-"
     return (*fingerprints(), checkpoints.fingerprint("classifier", d), stored_key)
 
