@@ -55,7 +55,7 @@ def train_and_save(
             },
             "device": result.device,
             "platform": {"threads": result.threads},
-            "wall_time_s": round(result.wall_time, 2),
+            "wall_time_s": round(result.wall_time, 3),
             "images_per_second": round(result.images_per_second, 1),
             "history": result.history,
             # The code's value range over the training digits: what 8- and 4-bit quantization map to.
