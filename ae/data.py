@@ -15,6 +15,7 @@ import importlib.util
 import io
 import os
 import pickle
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,6 +147,30 @@ def _read_torchvision_root(root: Path) -> tuple[np.ndarray, ...]:
         test.data.numpy().astype(np.uint8),
         test.targets.numpy().astype(np.int64),
     )
+
+
+IDX_FILES = {  # torchvision's file names under MNIST/raw, and which array each holds
+    "train-images-idx3-ubyte": "train_x",
+    "train-labels-idx1-ubyte": "train_y",
+    "t10k-images-idx3-ubyte": "test_x",
+    "t10k-labels-idx1-ubyte": "test_y",
+}
+
+
+def write_torchvision_root(data: Mnist, root: str | os.PathLike) -> Path:
+    """Write ``data`` as a torchvision MNIST root (MNIST/raw/ with the four IDX files); returns ``root``.
+
+    For code that wants ``torchvision.datasets.MNIST`` itself, such as the seed notebook's loop in bench/train.py.
+    """
+    raw = Path(root) / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for name, attr in IDX_FILES.items():
+        array = np.asarray(getattr(data, attr)).astype(np.uint8)
+        header = struct.pack(">II", 0x0803 if array.ndim == 3 else 0x0801, array.shape[0])
+        if array.ndim == 3:
+            header += struct.pack(">II", *array.shape[1:])
+        atomic_write(raw / name, header + array.tobytes())
+    return Path(root)
 
 
 def _locate(root: str | os.PathLike | None) -> tuple[str, Path]:

@@ -1,6 +1,5 @@
 import os
 import pickle
-import struct
 import time
 
 import numpy as np
@@ -85,23 +84,9 @@ def test_damaged_cache_is_rebuilt(mnist, tmp_path, monkeypatch):
     assert load_mnist().fingerprint == mnist.fingerprint
 
 
-def _write_idx(path, array: np.ndarray) -> None:
-    magic = 0x0803 if array.ndim == 3 else 0x0801
-    with open(path, "wb") as f:
-        f.write(struct.pack(">II", magic, array.shape[0]))
-        if array.ndim == 3:
-            f.write(struct.pack(">II", *array.shape[1:]))
-        f.write(array.astype(np.uint8).tobytes())
-
-
 def test_torchvision_root_gives_the_same_data(mnist, tmp_path, monkeypatch):
     monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
-    raw = tmp_path / "root" / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    _write_idx(raw / "train-images-idx3-ubyte", mnist.train_x)
-    _write_idx(raw / "train-labels-idx1-ubyte", mnist.train_y)
-    _write_idx(raw / "t10k-images-idx3-ubyte", mnist.test_x)
-    _write_idx(raw / "t10k-labels-idx1-ubyte", mnist.test_y)
+    data.write_torchvision_root(mnist, tmp_path / "root")
     other = load_mnist(tmp_path / "root")
     assert other.source.startswith("torchvision:")
     assert other.fingerprint == mnist.fingerprint
