@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ae.data import Mnist
+from ae.metrics import EVAL_BATCH
 from ae.models import DigitCNN
 from ae.registry import ModelSpec, Recipe
 
@@ -55,8 +56,10 @@ def train_classifier(data: Mnist, progress=None) -> tuple[nn.Module, list[dict],
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
-    model.eval().to(memory_format=torch.channels_last)  # oneDNN's faster layout here: ~1.7x on 10k digits
+def predict(model: nn.Module, images: torch.Tensor, batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    # Channels-last is oneDNN's faster layout here (~1.7x on 10k digits), and batches of 256 keep the first layer's
+    # output (6.4 MB) in cache: 10k digits in 0.34 s against 0.60 s in batches of 2000.
+    model.eval().to(memory_format=torch.channels_last)
     return torch.cat(
         [
             model(images[i : i + batch_size].contiguous(memory_format=torch.channels_last)).argmax(1)

@@ -48,7 +48,7 @@ def test_train_writes_a_checkpoint(tmp_path):
     assert meta["command"] == f"python -m ae train --model linear-32 --epochs 1 --checkpoints {tmp_path}"
     assert len(meta["history"]) == 1
     info = _cli("info", "--checkpoints", str(tmp_path))
-    assert "linear-32    stale" in info.stdout and "epochs=1 (registry: 8)" in info.stdout
+    assert "linear-32    stale" in info.stdout and "epochs=1 (registry: 7)" in info.stdout
     assert "conv-8       missing" in info.stdout
 
 
