@@ -226,10 +226,8 @@ def main() -> None:
         print(f"  seed recipe, our loop (batch 25, {threads} threads) {frac(seed['conv-8']['ips'])}")
     if "conv-8" in metas:
         m = metas["conv-8"]
-        r = m["recipe"]
-        print(
-            f"  ours, in the run above (batch {r['batch_size']}, {r['threads']} threads) {frac(m['images_per_second'])}"
-        )
+        how = f"batch {m['recipe']['batch_size']}, {m['platform']['threads']} thread"
+        print(f"  ours, in the run above ({how})   {frac(m['images_per_second'])}")
     images = data.train_images()
     for t in (1, 2):
         for batch in (16, 25, 64, 256):
