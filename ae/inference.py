@@ -10,6 +10,12 @@ from torch import nn
 
 from ae.classifier import read_digits
 from ae.metrics import psnr
+from ae.threads import torch_threads
+
+# A stroke is a handful of single-digit passes: a second intra-op thread does not speed them up, and beside a busy
+# core (a retrain in the same server) its barrier waits took the Draw page from 4.8 ms to 19.2 ms p95 and 141 ms
+# at worst (bench/latency.py).
+INFERENCE_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -26,7 +32,8 @@ def reconstruct_digit(model: nn.Module, digit: np.ndarray) -> Reconstruction:
     """Run one 28x28 digit in [0, 1] through ``model``."""
     x = torch.from_numpy(np.ascontiguousarray(digit, dtype=np.float32)).reshape(1, 1, 28, 28)
     model.eval()
-    y = model(x)[0, 0].numpy()
+    with torch_threads(INFERENCE_THREADS):
+        y = model(x)[0, 0].numpy()
     err = np.abs(digit - y)
     mse = float(np.mean(err**2))
     return Reconstruction(image=y, error=err, mse=mse, psnr=psnr(mse))
@@ -37,8 +44,9 @@ def reconstruct_all(
 ) -> tuple[tuple[int, float] | None, dict[str, Reconstruction]]:
     """Everything the Draw page shows for one digit: each model's reconstruction and, with ``reader``, what the
     classifier reads in the input and in each reconstruction (one batched pass: ~10x cheaper than one by one)."""
-    recs = {name: reconstruct_digit(m, digit) for name, m in models.items()}
-    if reader is None:
-        return None, recs
-    first, *rest = read_digits(reader, [digit, *(r.image for r in recs.values())])
+    with torch_threads(INFERENCE_THREADS):
+        recs = {name: reconstruct_digit(m, digit) for name, m in models.items()}
+        if reader is None:
+            return None, recs
+        first, *rest = read_digits(reader, [digit, *(r.image for r in recs.values())])
     return first, {name: replace(r, reads=x) for (name, r), x in zip(recs.items(), rest, strict=True)}

@@ -6,11 +6,10 @@ the same weights: the seed fixes the initialisation and a private generator fixe
 
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -23,6 +22,7 @@ from ae.data import Mnist
 from ae.metrics import EVAL_BATCH
 from ae.models import preferred_memory_format
 from ae.registry import ModelSpec, Recipe
+from ae.threads import torch_threads
 
 PROGRESS_EVERY = 25  # steps between progress reports: often enough for a live bar, cheap enough to ignore
 # (should_stop is polled every step: a cancel takes effect within one batch)
@@ -79,25 +79,6 @@ memory_format = preferred_memory_format
 
 
 _init_lock = threading.Lock()
-_threads_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def training_threads() -> Iterator[None]:
-    """Run at TRAIN_THREADS intra-op threads in this thread, and put its setting back afterwards.
-
-    torch's thread count is per calling thread (OpenMP), initialised from the last process-wide value the first
-    time a thread asks; ``get_num_threads`` does that initialisation, so it comes first, and the lock keeps another
-    run's reset from landing in between. Each run sets its own thread, whatever ran there before.
-    """
-    with _threads_lock:
-        before = torch.get_num_threads()
-        torch.set_num_threads(TRAIN_THREADS)
-    try:
-        yield
-    finally:
-        with _threads_lock:
-            torch.set_num_threads(before)
 
 
 def make_scheduler(opt: torch.optim.Optimizer, recipe: Recipe, total_steps: int):
@@ -194,7 +175,7 @@ def train(
     device = torch.device(device) if device is not None else pick_device()
     keep_freed_memory()
 
-    with training_threads():
+    with torch_threads(TRAIN_THREADS):
         return _train(spec, recipe, data, device, progress, should_stop)
 
 

@@ -206,23 +206,27 @@ def bench_draw(reps: int) -> None:
     print("  medians per step: " + ", ".join(f"{k} {statistics.median(v) * 1000:.2f} ms" for k, v in parts.items()))
 
     # A classroom server is rarely idle: a Retrain, or another session's table, keeps a core busy. Torch's intra-op
-    # threads then wait for each other at every op's barrier, so measure the same strokes beside one busy core.
+    # threads then wait for each other at every op's barrier, so measure the same strokes beside one busy core: with
+    # the app's setting (ae.inference.INFERENCE_THREADS) and with torch's default thread count, in the same run.
     import torch
 
-    threads, reps_busy = torch.get_num_threads(), max(10, reps // 10)
+    import ae.inference
+
+    app, reps_busy = ae.inference.INFERENCE_THREADS, max(10, reps // 10)
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
-        for n in dict.fromkeys((threads, 1)):
-            torch.set_num_threads(n)
+        for n in dict.fromkeys((app, torch.get_num_threads())):
+            ae.inference.INFERENCE_THREADS = n
             p50, p95, mx = quantiles(timed(draw_page, reps_busy, warmup=2))
+            label = "the app's setting" if n == app else "torch's default"
             print(
-                f"Draw page beside one busy core, torch {n} thread(s), {reps_busy} strokes: p50 {fig(p50)}, "
+                f"Draw page beside one busy core, {n} thread(s) ({label}), {reps_busy} strokes: p50 {fig(p50)}, "
                 f"p95 {fig(p95, DRAW_TARGET_S)}, max {fig(mx)}"
             )
     finally:
         hog.kill()
         hog.wait()
-        torch.set_num_threads(threads)
+        ae.inference.INFERENCE_THREADS = app
 
 
 # --- compare ------------------------------------------------------------------------------------------------------

@@ -34,3 +34,29 @@ def test_without_a_reader_there_are_no_readings(mnist, models):
     read_in, recs = reconstruct_all(models, mnist.test_x[0] / 255.0)
     assert read_in is None and all(r.reads is None for r in recs.values())
     assert list(recs) == list(models)
+
+
+def test_strokes_run_on_one_thread_and_leave_the_setting_alone(mnist, models, reader):
+    """A stroke's passes run on INFERENCE_THREADS, whatever the page's thread had; its own count is restored."""
+    import torch
+    from torch import nn
+
+    import ae.inference
+
+    seen = []
+
+    class Spy(nn.Module):
+        def forward(self, x):
+            seen.append(torch.get_num_threads())
+            return x
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        digit = mnist.test_x[7].astype(np.float32) / 255.0
+        reconstruct_all({**models, "spy": Spy()}, digit, reader)
+        reconstruct_digit(Spy(), digit)
+        assert seen == [ae.inference.INFERENCE_THREADS] * 2 and ae.inference.INFERENCE_THREADS == 1
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
