@@ -13,7 +13,7 @@ from ae.metrics import psnr
 from ae.threads import torch_threads
 
 # A stroke is a handful of single-digit passes: a second intra-op thread does not speed them up, and beside a busy
-# core (a retrain in the same server) its barrier waits took the Draw page from 4.8 ms to 19.2 ms p95 and 141 ms
+# core (a retrain in the same server) its barrier waits took the Draw page from 4.9 ms to 21.3 ms p95 and 150 ms
 # at worst (bench/latency.py).
 INFERENCE_THREADS = 1
 

@@ -50,7 +50,7 @@ def test_colour_and_transparent_pictures(mode, ink, paper):
 
 def test_a_phone_photo_sized_jpeg_is_decoded_at_reduced_size(monkeypatch):
     """A 20-megapixel JPEG is decoded at a reduced scale (JPEG draft mode), not in full and then shrunk: the
-    smallest of 1/2, 1/4, 1/8 that keeps both sides at least WORKING_SIZE (1024) pixels."""
+    largest reduction (1/2, 1/4 or 1/8) that keeps both sides at least WORKING_SIZE (1024) pixels."""
     from PIL import JpegImagePlugin
 
     photo = _seven(size=(5472, 3648), ink=(30, 30, 30), paper=(200, 195, 190), mode="RGB")  # 20 megapixels
