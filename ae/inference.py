@@ -27,13 +27,17 @@ class Reconstruction:
     reads: tuple[int, float] | None = None  # the reference classifier's digit and confidence, when asked
 
 
-@torch.inference_mode()
 def reconstruct_digit(model: nn.Module, digit: np.ndarray) -> Reconstruction:
     """Run one 28x28 digit in [0, 1] through ``model``."""
+    with torch_threads(INFERENCE_THREADS):
+        return _reconstruct(model, digit)
+
+
+@torch.inference_mode()
+def _reconstruct(model: nn.Module, digit: np.ndarray) -> Reconstruction:
     x = torch.from_numpy(np.ascontiguousarray(digit, dtype=np.float32)).reshape(1, 1, 28, 28)
     model.eval()
-    with torch_threads(INFERENCE_THREADS):
-        y = model(x)[0, 0].numpy()
+    y = model(x)[0, 0].numpy()
     err = np.abs(digit - y)
     mse = float(np.mean(err**2))
     return Reconstruction(image=y, error=err, mse=mse, psnr=psnr(mse))
@@ -45,7 +49,7 @@ def reconstruct_all(
     """Everything the Draw page shows for one digit: each model's reconstruction and, with ``reader``, what the
     classifier reads in the input and in each reconstruction (one batched pass: ~10x cheaper than one by one)."""
     with torch_threads(INFERENCE_THREADS):
-        recs = {name: reconstruct_digit(m, digit) for name, m in models.items()}
+        recs = {name: _reconstruct(m, digit) for name, m in models.items()}
         if reader is None:
             return None, recs
         first, *rest = read_digits(reader, [digit, *(r.image for r in recs.values())])
