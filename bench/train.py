@@ -11,7 +11,9 @@
    its seed bar. The total against 1/10 of the seed total.
 3. Conv-AE training throughput as a fraction of a 2048x2048 fp32 matmul on both cores, timed in this run: in the
    run above (one thread, beside the linear models), and a bare training step at several batch sizes on one and
-   two threads, with the time per image spent in the memory-bound ops (why large batches are slower here).
+   two threads, with the time per image spent in the memory-bound ops (why large batches are slower here); batch 256
+   with the first block run over slices of the batch (the sidestep); and each convolution of the step timed alone
+   (what the step would cost if nothing else ran).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+from ae.allocator import keep_freed_memory
 from ae.data import load_mnist, write_torchvision_root
 from ae.models import ConvAE
 from ae.registry import REGISTRY, SEED_BARS
@@ -58,6 +61,19 @@ def flops_per_training_image(model: nn.Module, batch: int = 64) -> float:
     with FlopCounterMode(display=False) as counter:
         F.mse_loss(model(x), x).backward()
     return counter.get_total_flops() / batch
+
+
+class ChunkedConvAE(ConvAE):
+    """conv-8 with its first block (conv, max-pool, ReLU) run over slices of the batch. Each image's output is the
+    same; the first layer's 200 kB-per-image output and its gradient then stay in the caches at any batch size."""
+
+    def __init__(self, chunk: int) -> None:
+        super().__init__(8)
+        self.chunk = chunk
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.cat([torch.relu(self.pool(self.conv1(c))) for c in x.split(self.chunk)])
+        return torch.relu(self.pool(self.conv2(h)))
 
 
 class SeedConvAE(ConvAE):
@@ -133,13 +149,16 @@ def ours(names: list[str]) -> tuple[float, dict[str, dict]]:
         return wall, {n: json.loads((Path(scratch) / f"{n}.json").read_text()) for n in names}
 
 
-def step_throughput(batch: int, threads: int, images: torch.Tensor, steps: int = 150) -> tuple[float, float]:
-    """Images/s of a bare conv-8 training step (as ae.train runs it), and the share of time in memory-bound ops."""
+def step_throughput(
+    batch: int, threads: int, images: torch.Tensor, steps: int = 150, chunk: int | None = None
+) -> tuple[float, float]:
+    """Images/s of a bare conv-8 training step (as ae.train runs it), and the share of time in memory-bound ops.
+    ``chunk``: run the first block over slices of that many images (ChunkedConvAE)."""
     from torch.profiler import profile
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = ConvAE(8).to(memory_format=torch.channels_last)
+    model = (ConvAE(8) if chunk is None else ChunkedConvAE(chunk)).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = images[:batch].contiguous(memory_format=torch.channels_last)
 
@@ -162,6 +181,44 @@ def step_throughput(batch: int, threads: int, images: torch.Tensor, steps: int =
     total = sum(e.self_cpu_time_total for e in events)
     share = sum(e.self_cpu_time_total for e in events if e.key in MEMORY_BOUND) / total
     return ips, share
+
+
+def convolutions_alone(batch: int, threads: int, images: torch.Tensor, reps: int = 50) -> dict[str, float]:
+    """Microseconds per image of each conv-8 layer's forward and backward, each timed alone with the step's shapes:
+    what the step would cost if nothing but its convolutions ran."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = ConvAE(8).to(memory_format=torch.channels_last)
+    layers = {"conv1": model.conv1, "conv2": model.conv2, "t_conv1": model.t_conv1, "t_conv2": model.t_conv2}
+    inputs: dict[str, torch.Tensor] = {}
+    hooks = [
+        m.register_forward_hook(lambda m, i, o, n=n: inputs.__setitem__(n, i[0].detach())) for n, m in layers.items()
+    ]
+    with torch.no_grad():
+        model(images[:batch].contiguous(memory_format=torch.channels_last))
+    for h in hooks:
+        h.remove()
+
+    def per_image(f) -> float:
+        for _ in range(5):
+            f()
+        t = time.perf_counter()
+        for _ in range(reps):
+            f()
+        return (time.perf_counter() - t) / reps / batch * 1e6
+
+    times = {}
+    for name, layer in layers.items():
+        x = inputs[name].requires_grad_(name != "conv1")  # the step needs no gradient for the digits themselves
+        with torch.no_grad():
+            times[f"{name} forward"] = per_image(lambda layer=layer, x=x: layer(x))
+        out = layer(x)
+        grad = torch.randn_like(out)
+        wrt = [*layer.parameters(), *([x] if x.requires_grad else [])]
+        times[f"{name} backward"] = per_image(
+            lambda out=out, wrt=wrt, grad=grad: torch.autograd.grad(out, wrt, grad, retain_graph=True)
+        )
+    return times
 
 
 def main() -> None:
@@ -229,12 +286,29 @@ def main() -> None:
         how = f"batch {m['recipe']['batch_size']}, {m['platform']['threads']} thread"
         print(f"  ours, in the run above ({how})   {frac(m['images_per_second'])}")
     images = data.train_images()
+    keep_freed_memory()  # as ae.train does; only now, so the seed ran with the default allocator
     for t in (1, 2):
         for batch in (16, 25, 64, 256):
             ips, share = step_throughput(batch, t, images)
             print(f"  bare step, batch {batch:3d}, {t} thread(s):   {frac(ips)}; {share:4.0%} in fill/max-pool")
+    print("batch 256 with the first block over slices of 32 images (ChunkedConvAE):")
+    for t in (1, 2):
+        ips, share = step_throughput(256, t, images, chunk=32)
+        print(f"  bare step, batch 256, {t} thread(s):   {frac(ips)}; {share:4.0%} in fill/max-pool")
+    print("(target >= 40% of the anchor)\n")
+
+    batch = 64
+    ops = convolutions_alone(batch, 2, images)
+    alone = sum(ops.values())
+    step_ips, _ = step_throughput(batch, 2, images)
+    print(f"where a bare step's time goes, batch {batch}, 2 threads (each convolution timed alone, us per image):")
+    for name, us in ops.items():
+        print(f"  {name:<17} {us:6.1f}")
+    print(f"  convolutions alone {alone:5.1f} us/image: {frac(1e6 / alone)}")
+    rest = 1e6 / step_ips - alone
+    print(f"  the whole step     {1e6 / step_ips:5.1f} us/image: {frac(step_ips)}")
+    print(f"  the rest (max-pool, its gradient's zero fill, ReLU, loss, Adam, autograd): {rest:.1f} us/image")
     torch.set_num_threads(threads)
-    print("(target >= 40% of the anchor)")
 
 
 if __name__ == "__main__":
