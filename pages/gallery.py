@@ -28,5 +28,7 @@ for title, idx in (("16 best", ranking.order[:16]), ("16 worst", ranking.order[:
 
 st.subheader("Mean error per digit class")
 fig = px.bar(x=[str(c) for c in range(10)], y=ranking.class_mean, labels={"x": "digit", "y": "mean MSE"})
+# Plotly reads "0".."9" as numbers and labels only every other one; a category axis labels each digit.
+fig.update_xaxes(type="category", dtick=1)
 fig.update_layout(height=320, margin={"t": 20})
 st.plotly_chart(fig, width="stretch")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from ui import state
 from ui.images import enlarge
+from ui.selection import picked_custom_data
 from ui.sidebar import sidebar
 
 sidebar()
@@ -13,7 +14,7 @@ st.title("Latent map")
 st.write(
     "Each dot is a test digit, placed by its **code** squeezed down to two numbers (the two directions in which "
     "the codes vary most: a PCA). Colour is the true label, which the autoencoder never saw. Digits of one class "
-    "tend to gather: the code captures shape. Your latest drawing from the Draw page is the black star."
+    "tend to gather: the code captures shape. Your latest drawing from the Draw page is the gold star."
 )
 
 name = state.pick_model("latent_model")
@@ -29,19 +30,25 @@ fig.update_traces(hovertemplate="test digit #%{customdata[0]}<extra>label %{full
 drawn = st.session_state.get("last_digit")
 if drawn is not None:
     p = state.project_digit(name, drawn)
-    star = {"symbol": "star", "size": 20, "color": "black", "line": {"color": "white", "width": 2}}
+    star = {"symbol": "star", "size": 22, "color": "gold", "line": {"color": "black", "width": 2}}  # on light and dark
     fig.add_scatter(x=[p[0]], y=[p[1]], mode="markers", name="your drawing", marker=star)
 fig.update_layout(height=560, margin={"t": 20})
-event = st.plotly_chart(fig, width="stretch", on_select="rerun", selection_mode="points", key="latent_chart")
+event = st.plotly_chart(
+    fig, width="stretch", on_select="rerun", selection_mode=("points", "box", "lasso"), key="latent_chart"
+)
 
 points = event.selection.points if event and event.selection else []
-picked = [p["customdata"][0] for p in points if p.get("customdata")]
+picked = picked_custom_data(fig, points)
 if picked:
-    st.caption("Selected digits (original above reconstruction):")
+    more = f" (the first 8 of {len(picked)})" if len(picked) > 8 else ""
+    st.caption(f"Selected digits{more}, original above reconstruction:")
     cols = st.columns(min(8, len(picked)))
     for col, i in zip(cols, picked[:8], strict=False):
         digit, label = state.test_digit(int(i))
         rec = state.reconstructions(name, (int(i),))[0]
         col.image(enlarge(np.concatenate([digit, rec]), 4), caption=f"#{i}: {label}", output_format="PNG")
 else:
-    st.caption("Click a dot (or drag a box) to see those digits and their reconstructions.")
+    st.caption(
+        "Click a dot to see that digit and its reconstruction; for several, pick the box or lasso tool above the "
+        "chart and drag around them."
+    )

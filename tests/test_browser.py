@@ -105,3 +105,26 @@ def test_interpolation_slider(server, page):
     page.keyboard.press("End")
     page.get_by_text("t = 1.00").first.wait_for()
     page.screenshot(path=ARTIFACTS / "interpolate.png", full_page=True)
+
+
+def test_latent_map_click_shows_that_digit(server, page):
+    url, _ = server
+    page.goto(f"{url}/latent")
+    page.get_by_text("Click a dot").first.wait_for()
+    plot = page.locator(".js-plotly-plot").first
+    plot.wait_for()
+    page.wait_for_function("document.querySelector('.js-plotly-plot')._fullLayout !== undefined")
+    # Where the first digit of the first trace is drawn, from plotly's own axes (the dots are WebGL, not DOM nodes).
+    x, y = page.evaluate(
+        """() => {
+            const gd = document.querySelector('.js-plotly-plot'), fl = gd._fullLayout, r = gd.getBoundingClientRect();
+            const t = gd._fullData[0];
+            return [r.left + fl._size.l + fl.xaxis.d2p(t.x[0]), r.top + fl._size.t + fl.yaxis.d2p(t.y[0])];
+        }"""
+    )
+    page.mouse.click(x, y)
+    caption = page.get_by_text(re.compile(r"^Selected digits")).first
+    caption.wait_for()
+    assert page.get_by_test_id("stException").count() == 0
+    assert page.get_by_text(re.compile(r"^#\d+: \d$")).count() >= 1  # a test digit's number and its label
+    page.screenshot(path=ARTIFACTS / "latent.png", full_page=True)
