@@ -85,7 +85,9 @@ def save(model: nn.Module, meta: dict, spec: ModelSpec, directory: Path | str = 
     """Write weights then sidecar, each atomically. Returns the sidecar as written."""
     weights_path, meta_path = paths(spec.name, directory)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    blob = st_save(state, metadata={"format": "pt", "model": spec.name})
+    # One metadata key only: safetensors writes its metadata map in a random order, so two keys gave the same weights
+    # two different files (and sha256s) about half the time. The model's name is in the sidecar.
+    blob = st_save(state, metadata={"format": "pt"})
     meta = dict(meta)
     machine = {"machine": platform.machine(), "system": platform.system(), "threads": torch.get_num_threads()}
     sidecar = {

@@ -45,6 +45,23 @@ def test_round_trip(tmp_path):
     assert checkpoints.status(TINY_LINEAR.name, tmp_path, TINY_REGISTRY).state == "fresh"
 
 
+def test_the_same_weights_give_the_same_file_every_time(tmp_path):
+    # safetensors writes its metadata map in a random order: with two keys, about every other save of the same weights
+    # was a different file, and a retrain with identical weights lost its reproducibility check and rd points.
+    shas = set()
+    for i in range(12):
+        _save(tmp_path / str(i))
+        shas.add(checkpoints.read_sidecar(TINY_LINEAR.name, tmp_path / str(i))["weights_sha256"])
+    assert len(shas) == 1
+
+
+def test_shipped_weights_are_written_the_way_save_writes_them():
+    # The shipped files were rewritten with save's metadata; a retrain with identical weights then keeps their sha256.
+    for path in sorted(checkpoints.DEFAULT_DIR.glob("*.safetensors")):
+        header = json.loads(path.read_bytes()[8 : 8 + int.from_bytes(path.read_bytes()[:8], "little")])
+        assert header["__metadata__"] == {"format": "pt"}, path.name
+
+
 def test_missing(tmp_path):
     with pytest.raises(MissingCheckpoint, match="python -m ae train --model tiny-linear"):
         _load(tmp_path)
