@@ -17,7 +17,10 @@ BOX = 20
 CENTRE = SIZE // 2
 INK_THRESHOLD = 0.05  # below this (of full white) a pixel counts as background, not ink
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # also server.maxUploadSize in .streamlit/config.toml
-MAX_PIXELS = 40_000_000  # a 40-megapixel photo is fine; a decompression bomb is not
+MAX_PIXELS = 80_000_000  # any phone photo up to 80 megapixels (JPEGs decode at reduced size); no decompression bomb
+# The Draw page's canvas: 256 px fits its column at 1024 px with the sidebar open (280 was clipped). The stroke keeps
+# MNIST's pen: about 1/16 of the frame, like 18 px on 280.
+CANVAS_SIZE, CANVAS_STROKE = 256, 16
 WORKING_SIZE = 1024  # big photos are shrunk to this before finding the digit: the result is 28x28 anyway
 
 
@@ -110,7 +113,8 @@ def read_upload(data: bytes) -> np.ndarray:
     except InputError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise InputError(f"The picture is too large to open safely ({e}).") from e
+        # Pillow refuses before reading the size for us; its text speaks of attacks, which helps no student.
+        raise InputError(f"The picture is too large: over the {MAX_PIXELS / 1e6:.0f} MP limit.") from e
     except UnidentifiedImageError as e:
         raise InputError("That file is not a picture this app can read (PNG, JPEG, GIF, BMP or WebP).") from e
     except (OSError, SyntaxError, ValueError) as e:  # truncated or corrupt image data

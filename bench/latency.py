@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/latency.py [--reps 200]
 
-Draw: a 280x280 RGBA canvas with a white stroke goes through ``canvas_to_mnist`` and then everything the Draw page
+Draw: a 256x256 RGBA canvas with a white stroke goes through ``canvas_to_mnist`` and then everything the Draw page
 computes per rerun (the selected model, every usable seed/matched model, the reference classifier's readings), with
 models loaded once beforehand as ``st.cache_resource`` would; also every usable registry model (denoisers too), and
 the display images; and the same strokes while another process keeps one core busy (as a Retrain does), with
@@ -100,9 +100,12 @@ def timed(fn: Callable[[int], object], reps: int, warmup: int = 5) -> list[float
 
 
 def canvases() -> list:
-    """Digits as the drawable canvas returns them: (280, 280, 4) uint8, white 18-px freehand strokes on black."""
+    """Digits as the drawable canvas returns them: (CANVAS_SIZE, CANVAS_SIZE, 4) uint8, white freehand strokes on
+    black."""
     import numpy as np
     from PIL import Image, ImageDraw
+
+    from ae.preprocess import CANVAS_SIZE, CANVAS_STROKE
 
     strokes = [
         [[(70, 60), (210, 60), (120, 240)]],  # 7, as tests/test_browser.py draws it
@@ -113,10 +116,10 @@ def canvases() -> list:
     ]
     out = []
     for digit in strokes:
-        img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+        img = Image.new("RGBA", (CANVAS_SIZE, CANVAS_SIZE), (0, 0, 0, 255))
         pen = ImageDraw.Draw(img)
         for line in digit:
-            pen.line(line, fill=(255, 255, 255, 255), width=18, joint="curve")
+            pen.line(line, fill=(255, 255, 255, 255), width=CANVAS_STROKE, joint="curve")
         out.append(np.asarray(img))
     return out
 

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from ae.inference import reconstruct_all
-from ae.preprocess import InputError, canvas_to_mnist, read_upload
+from ae.preprocess import CANVAS_SIZE, CANVAS_STROKE, InputError, canvas_to_mnist, read_upload
 from ui import state
 from ui.images import enlarge, gray_rgb, heat
 from ui.sidebar import sidebar
@@ -20,9 +20,11 @@ st.write(
 )
 
 source = st.segmented_control(
-    "Input", ["Draw", "Random test digit", "Upload"], default="Draw", key="source", label_visibility="collapsed"
-)
-left, right = st.columns([1, 1.6], gap="large")
+    "Input", ["Draw", "Random test digit", "Upload"], default="Draw", key="source", label_visibility="collapsed",
+    required=True,  # clicking the chosen one again must not leave no input chosen
+)  # fmt: skip
+# Even halves: at 1024 px with the sidebar open, a 1 : 1.6 split clipped the canvas.
+left, right = st.columns(2, gap="medium")
 digit = None
 with left:
     if source == "Random test digit":
@@ -33,7 +35,7 @@ with left:
         st.image(
             enlarge(digit, 10),
             caption=f"Test digit #{i}, label {state.data().test_y[i]}",
-            width=280,
+            width=CANVAS_SIZE,
             output_format="PNG",
         )
     elif source == "Upload":
@@ -44,7 +46,7 @@ with left:
         if file is not None:
             try:
                 digit = read_upload(file.getvalue())
-                st.image(enlarge(digit, 10), caption=file.name, width=280, output_format="PNG")
+                st.image(enlarge(digit, 10), caption=file.name, width=CANVAS_SIZE, output_format="PNG")
             except InputError as e:
                 st.error(str(e), icon=":material/error:")
     else:
@@ -52,7 +54,8 @@ with left:
 
         st.session_state.setdefault("canvas_key", 0)
         canvas = st_canvas(
-            stroke_width=18, stroke_color="#FFFFFF", background_color="#000000", height=280, width=280,
+            stroke_width=CANVAS_STROKE, stroke_color="#FFFFFF", background_color="#000000", height=CANVAS_SIZE,
+            width=CANVAS_SIZE,
             drawing_mode="freedraw", return_image_data=True, key=f"canvas-{st.session_state['canvas_key']}",
         )  # fmt: skip
         if st.button("Clear", icon=":material/ink_eraser:"):
@@ -62,10 +65,8 @@ with left:
 
 with right:
     if digit is None:
-        st.info(
-            "Draw a digit on the black square (or pick a test digit) to see its reconstructions.",
-            icon=":material/draw:",
-        )
+        hint = "Upload a picture of one digit" if source == "Upload" else "Draw a digit on the black square"
+        st.info(f"{hint} to see its reconstructions.", icon=":material/draw:")
         st.stop()
     st.session_state["last_digit"] = digit  # the latent map page marks it
     shapes = state.code_shapes()
@@ -85,19 +86,26 @@ with right:
         rec = recs[name]
         cols[1].image(enlarge(rec.image), caption=f"Reconstruction by {name}", width="stretch", output_format="PNG")
         cols[2].image(heat(rec.error), caption="|error| (black 0, white 1)", width="stretch", output_format="PNG")
-        m1, m2, m3 = st.columns(3)
-        m1.metric("MSE", f"{rec.mse:.5f}")
-        m2.metric("PSNR", f"{rec.psnr:.1f} dB")
-        if read_in is not None:
-            (d_in, p_in), (d_out, p_out) = read_in, rec.reads
-            m3.metric(
-                "Classifier reads", f"{d_in} → {d_out}", help="What a reference digit classifier reads in the "
-                f"input ({p_in:.0%} sure) and in the reconstruction ({p_out:.0%} sure).",
-            )  # fmt: skip
+
+if name in recs:
+    # Across the whole page, under both columns: in the right column alone they were cut off on a projector.
+    rec = recs[name]
+    m1, m2, m3 = st.columns(3)
+    m1.metric(f"MSE ({name})", f"{rec.mse:.5f}")
+    m2.metric("PSNR", f"{rec.psnr:.1f} dB")
+    if read_in is not None:
+        (d_in, p_in), (d_out, p_out) = read_in, rec.reads
+        m3.metric(
+            "Classifier reads", f"{d_in} → {d_out}", help="What a reference digit classifier reads in the "
+            f"input ({p_in:.0%} sure) and in the reconstruction ({p_out:.0%} sure).",
+        )  # fmt: skip
 
 st.subheader("Every model, same input")
-strip = st.columns(len(reg))
-for col, other in zip(strip, reg, strict=True):
+# Presenter mode's large text needs wider tiles: rows of five instead of one row of all.
+per_row = 5 if state.presenter() else len(reg)
+names = list(reg)
+strip = [col for i in range(0, len(names), per_row) for col in st.columns(per_row)][: len(names)]
+for col, other in zip(strip, names, strict=True):
     with col:
         if other not in recs:
             st.caption(f"**{other}**: {loaded[other][2].reason}")

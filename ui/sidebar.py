@@ -24,8 +24,9 @@ better; 0 is a perfect copy.
 
 **PSNR**: peak signal-to-noise ratio, 10·log₁₀(1 / MSE), in decibels. Higher is better; +3 dB halves the MSE.
 
-**SSIM**: structural similarity (0 to 1): compares local brightness, contrast and structure, closer to what
-people notice than MSE. 1 is identical.
+**SSIM**: structural similarity (0 to 1): compares local brightness, contrast and structure, window by window;
+1 is identical. It forgives a slightly blurred stroke more than MSE does, but it punishes a faint grey haze on the
+black background far more: the linear models leave such a haze, so their SSIM is lower than their MSE suggests.
 """
 
 
@@ -36,15 +37,19 @@ def sidebar() -> None:
         if st.toggle("Presenter mode", key="presenter", help="Larger text and images for a projector."):
             st.html(
                 "<style>html, .stMarkdown p, .stCaption p {font-size: 1.25rem !important;}"
-                " h1 {font-size: 3.2rem !important;} [data-testid='stMetricValue'] {font-size: 3rem !important;}"
+                " h1 {font-size: 3.2rem !important;} [data-testid='stMetricValue'] {font-size: 2.2rem !important;}"
+                # a large metric in a narrow column wraps instead of ending in an ellipsis
+                " [data-testid='stMetricValue'] > div {overflow: visible !important; white-space: normal !important;}"
                 "</style>"
             )
         with st.popover("Glossary", icon=":material/menu_book:", width="stretch"):
             st.markdown(GLOSSARY)
         st.subheader("Retrain")
-        choice = st.selectbox("Model", [ALL, *reg], key="retrain_model")
-        names = list(reg) if choice == ALL else [choice]
-        default = None if choice == ALL else reg[choice].recipe.epochs
+        seed = [n for n, spec in reg.items() if spec.group == "seed"]
+        groups = {ALL: list(reg), f"seed models ({len(seed)})": seed} if seed else {ALL: list(reg)}
+        choice = st.selectbox("Model", [*groups, *reg], key="retrain_model")
+        names = groups.get(choice, [choice])
+        default = None if choice in groups else reg[choice].recipe.epochs
         epochs = st.number_input(
             "Epochs", min_value=1, max_value=200, value=default, step=1, key=f"retrain_epochs_{choice}",
             placeholder="each model's recipe", help="Leave as the recipe's value to reproduce the shipped checkpoint.",
@@ -78,18 +83,28 @@ def _progress() -> None:
     if not jobs:
         st.caption("Models are trained once and saved to disk; retraining replaces a checkpoint when it finishes.")
         return
+    done = [j for j in jobs.values() if j.state == "done"]
+    if len(done) > 2:
+        # One box for many finished runs: eleven green boxes pushed the running bars out of sight.
+        st.success(f"Retrained {len(done)} models", icon=":material/check_circle:")
+        with st.expander("Results"):
+            for job in done:
+                st.caption(f"{job.name}: {job.message}")
+    else:
+        for job in done:
+            st.success(f"{job.name}: {job.message}", icon=":material/check_circle:")
     for job in sorted(jobs.values(), key=lambda j: j.started or time.time()):
         if job.state == "running":
             text = f"{job.name}: epoch {max(job.epoch, 1)}/{job.epochs}"
-            if job.steps:
+            if job.steps and job.fraction >= 1.0:
+                text += ": scoring on the test digits and saving"
+            elif job.steps:
                 text += f", step {job.step}/{job.steps}, loss {job.loss:.5f}"
             st.progress(min(job.fraction, 1.0), text=text)
             if st.button(f"Cancel {job.name}", key=f"cancel_{job.name}", width="stretch"):
                 tr.cancel([job.name])
         elif job.state == "queued":
             st.caption(f"{job.name}: queued ({job.epochs} epochs)")
-        elif job.state == "done":
-            st.success(f"{job.name}: {job.message}", icon=":material/check_circle:")
         elif job.state == "cancelled":
             st.warning(f"{job.name}: {job.message}", icon=":material/stop_circle:")
         elif job.state == "busy":
