@@ -25,8 +25,8 @@ better; 0 is a perfect copy.
 **PSNR**: peak signal-to-noise ratio, 10·log₁₀(1 / MSE), in decibels. Higher is better; +3 dB halves the MSE.
 
 **SSIM**: structural similarity (0 to 1): compares local brightness, contrast and structure, window by window;
-1 is identical. It forgives a slightly blurred stroke more than MSE does, but it punishes a faint grey haze on the
-black background far more: the linear models leave such a haze, so their SSIM is lower than their MSE suggests.
+1 is identical. On these black backgrounds it punishes a faint grey haze far more than MSE does: the linear models
+leave such a haze, so their SSIM is lower than their MSE suggests.
 """
 
 
