@@ -36,22 +36,33 @@ if c3.button("Another digit", icon=":material/casino:") or "denoise_index" not i
     st.session_state["denoise_index"] = int(np.random.default_rng().integers(len(state.data().test_x)))
 index = st.session_state["denoise_index"]
 
+
+def db(mse: float) -> str:
+    value = psnr(mse)
+    return f"{value:.1f} dB" if np.isfinite(value) else "identical to the clean digit"
+
+
 clean, label = state.test_digit(index)
 noisy = corrupt(torch.from_numpy(clean)[None, None], kind, level, seed=index)[0, 0].numpy()
 scale = 8 if state.presenter() else 5
 cols = st.columns(2 + len(available))
-cols[0].image(enlarge(clean, scale), caption=f"clean (label {label})", output_format="PNG")
-cols[1].image(
-    enlarge(noisy, scale), caption=f"noisy · {psnr(float(np.mean((noisy - clean) ** 2))):.1f} dB", output_format="PNG"
-)
+# width="stretch": every tile as wide as its column, so all of them show at the same size
+cols[0].image(enlarge(clean, scale), caption=f"clean (label {label})", width="stretch", output_format="PNG")
+noisy_caption = f"noisy · {db(float(np.mean((noisy - clean) ** 2)))}"
+cols[1].image(enlarge(noisy, scale), caption=noisy_caption, width="stretch", output_format="PNG")
 names = [n for pair in PAIRS for n in pair if n in available]
 for col, name in zip(cols[2:], names, strict=True):
     out = reconstruct_digit(state.model(name)[0], noisy).image
     err = float(np.mean((out - clean) ** 2))
-    col.image(enlarge(out, scale), caption=f"{name} · {psnr(err):.1f} dB", output_format="PNG")
+    col.image(enlarge(out, scale), caption=f"{name} · {db(err)}", width="stretch", output_format="PNG")
 
 st.subheader("Over 1,000 test digits at this noise")
 scores = state.denoise_scores(tuple(names), kind, level)
 st.dataframe(
-    pd.DataFrame(scores), hide_index=True, column_config={"PSNR (dB)": st.column_config.NumberColumn(format="%.2f")}
+    pd.DataFrame(scores),
+    hide_index=True,
+    column_config={
+        "PSNR (dB)": st.column_config.NumberColumn(format="%.2f", help="inf: identical to the clean digits"),
+        "SSIM": st.column_config.NumberColumn(format="%.4f"),
+    },
 )

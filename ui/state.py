@@ -127,12 +127,18 @@ def test_digit(index: int) -> tuple:
 def _denoise_scores(names: tuple[str, ...], kind: str, level: float, keys: tuple[str, ...]) -> list[dict]:
     import torch
 
-    from ae.metrics import evaluate, psnr
+    from ae.metrics import evaluate, psnr, ssim
     from ae.noise import corrupt
 
     clean = data().test_images()[:1000]
     noisy = corrupt(clean, kind, level, seed=0)
-    rows = [{"model": "(noisy input)", "PSNR (dB)": psnr(float(torch.mean((noisy - clean) ** 2)))}]
+    rows = [
+        {
+            "model": "(noisy input)",
+            "PSNR (dB)": psnr(float(torch.mean((noisy - clean) ** 2))),
+            "SSIM": float(ssim(noisy, clean).mean()),
+        }
+    ]
     for name in names:
         q = evaluate(model(name)[0], clean, inputs=noisy)
         rows.append({"model": name, "PSNR (dB)": q.psnr, "SSIM": q.ssim})
