@@ -66,6 +66,24 @@ def to_mnist(ink: np.ndarray) -> np.ndarray | None:
     return out
 
 
+SMALL_INK = 0.2  # ink spanning less of the canvas than this is blown up into a blob by to_mnist
+
+
+def ink_extent(rgba: np.ndarray | None) -> float:
+    """How much of the canvas the ink spans: its bounding box's longer side over the canvas' longer side (0 if blank).
+
+    to_mnist scales every drawing to fill MNIST's 20-pixel box, as MNIST did; a dot or a tiny digit then comes out as
+    a fat blob that still gets a confident reading, so the page warns below SMALL_INK.
+    """
+    if rgba is None:
+        return 0.0
+    ink = ink_from_rgba(rgba) > INK_THRESHOLD
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if rows.size == 0:
+        return 0.0
+    return max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) / max(ink.shape)
+
+
 def canvas_to_mnist(rgba: np.ndarray | None) -> np.ndarray | None:
     """A canvas' RGBA image (or None before the first stroke) -> 28x28 digit, or None when it is blank."""
     if rgba is None:

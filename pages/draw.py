@@ -4,7 +4,15 @@ import numpy as np
 import streamlit as st
 
 from ae.inference import reconstruct_all
-from ae.preprocess import CANVAS_SIZE, CANVAS_STROKE, InputError, canvas_to_mnist, read_upload
+from ae.preprocess import (
+    CANVAS_SIZE,
+    CANVAS_STROKE,
+    SMALL_INK,
+    InputError,
+    canvas_to_mnist,
+    ink_extent,
+    read_upload,
+)
 from ui import state
 from ui.images import enlarge, gray_rgb, heat
 from ui.sidebar import sidebar
@@ -62,6 +70,12 @@ with left:
             st.session_state["canvas_key"] += 1
             st.rerun()
         digit = canvas_to_mnist(canvas.image_data)
+        if digit is not None and ink_extent(canvas.image_data) < SMALL_INK:
+            st.warning(
+                "That is very small. Like MNIST, every drawing is scaled up to fill the frame, so a dot or a tiny "
+                "digit becomes a fat blob. Draw the digit larger.",
+                icon=":material/zoom_in:",
+            )
 
 with right:
     if digit is None:

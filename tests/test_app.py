@@ -67,9 +67,9 @@ def _captions(at: AppTest) -> list[str]:
     return [img.caption for el in at.get("image") for img in el.proto.imgs]
 
 
-def _digit_png() -> str:
-    img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
-    ImageDraw.Draw(img).line([(140, 40), (140, 240)], fill=(255, 255, 255, 255), width=18)
+def _digit_png(line=((140, 40), (140, 240))) -> str:
+    img = Image.new("RGBA", (256, 256), (0, 0, 0, 255))
+    ImageDraw.Draw(img).line(list(line), fill=(255, 255, 255, 255), width=16)
     buf = io.BytesIO()
     img.save(buf, "PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
@@ -83,6 +83,19 @@ def test_a_drawing_is_reconstructed():
     assert not at.exception
     mse = _mse(at)
     assert 0 < mse < 0.05 and math.isfinite(mse)
+    assert not at.warning
+
+
+def test_a_dot_is_reconstructed_with_a_warning_to_draw_larger():
+    at = _run("pages/draw.py")
+    at.session_state["canvas-0"] = {
+        "drawing": {"raw": {"objects": []}, "data": _digit_png(((128, 128), (130, 129)))},
+        "backgroundFit": None,
+    }
+    at.run()
+    assert not at.exception
+    assert math.isfinite(_mse(at))  # still shown: the warning explains the blob, it does not hide it
+    assert any("Draw the digit larger" in w.value for w in at.warning)
 
 
 @pytest.mark.slow

@@ -111,3 +111,14 @@ def test_huge_stroke_covering_most_of_the_canvas():
     assert d is not None and np.isfinite(d).all()
     r0, r1, c0, c1 = _bbox(d)
     assert max(r1 - r0, c1 - c0) + 1 <= 21
+
+
+def test_ink_extent_is_the_share_of_the_canvas_the_drawing_spans():
+    from ae.preprocess import SMALL_INK, ink_extent
+
+    assert ink_extent(None) == 0.0
+    assert ink_extent(np.zeros((256, 256, 4), np.uint8)) == 0.0
+    dot = _stroke_canvas((128, 128, 130, 129), width=16)
+    assert ink_extent(dot) < SMALL_INK
+    one = _stroke_canvas((140, 40, 140, 240), width=18)
+    assert ink_extent(one) == pytest.approx(201 / 280)  # rows 40 to 240 of 280
