@@ -76,3 +76,32 @@ def comparison_table(
     registry = REGISTRY if registry is None else registry
     rows = [model_row(spec, data, directory, registry, measure) for spec in registry.values()]
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def haze_cost(level: float = 0.01) -> tuple[float, float]:
+    """(SSIM, MSE) of a uniform grey haze of ``level`` over a pure-black patch: what a faint background costs in
+    each measure."""
+    import torch
+
+    from ae.metrics import ssim
+
+    black = torch.zeros(1, 1, 28, 28)
+    haze = black + level
+    return float(ssim(haze, black)[0]), float((haze - black).pow(2).mean())
+
+
+def ssim_disagreement(table: pd.DataFrame) -> dict | None:
+    """The pair of models (table rows) on which MSE and SSIM disagree most: ``better`` has the lower MSE, by the
+    factor ``ratio``, yet the lower SSIM. None when the two measures rank every pair the same way."""
+    rows = table[table["test MSE"].notna() & table["SSIM"].notna()].to_dict("records")
+    worst = None
+    for a in rows:
+        for b in rows:
+            if a["test MSE"] < b["test MSE"] and a["SSIM"] < b["SSIM"]:
+                # Most striking: a large MSE factor and a large SSIM gap together (not a 10x factor over an SSIM
+                # gap in the fourth decimal).
+                ratio = b["test MSE"] / a["test MSE"]
+                score = ratio * (b["SSIM"] - a["SSIM"])
+                if worst is None or score > worst["score"]:
+                    worst = {"better": a, "worse": b, "ratio": ratio, "score": score}
+    return worst

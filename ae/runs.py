@@ -108,3 +108,16 @@ def side_by_side(
     finally:
         stop.set()
         pool.shutdown(cancel_futures=True)
+
+
+def denoise_note(name: str, meta: dict) -> str | None:
+    """For a denoising checkpoint, why its test curve ends higher than the test MSE that Compare shows."""
+    std = meta.get("recipe", {}).get("noise_std") or 0.0
+    history, metrics = meta.get("history") or [], meta.get("metrics", {})
+    if not std or not history or "test_mse" not in metrics:
+        return None
+    return (
+        f"**{name}** is a denoising model: its curves are measured on noisy inputs (Gaussian noise, σ = {std:g}) "
+        f"scored against the clean digits, so its test curve ends at {history[-1]['test_loss']:.4f}. Fed the clean "
+        f"test digits, as on the Compare page, its test MSE is {metrics['test_mse']:.5f}."
+    )

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ae.compare import haze_cost, ssim_disagreement
 from ae.metrics import measure_code
 from ae.models import PIXELS
 from ui import state
@@ -25,19 +26,63 @@ for row in table[~table.index.isin(usable.index)].itertuples():
         state.trainer().start([row.model])
         st.rerun()
 
+# Two tables over the same rows, each narrow enough to read at 1400 px without scrolling sideways.
+number = st.column_config.NumberColumn
+st.subheader("Code size and quality")
 st.dataframe(
     table,
     hide_index=True,
-    width="stretch",
+    height="content",
+    column_order=["model", "family", "group", "code shape", "code values", "compression ratio", "test MSE",
+                  "PSNR (dB)", "SSIM"],
     column_config={
-        "compression ratio": st.column_config.NumberColumn(format="%.3f"),
-        "test MSE": st.column_config.NumberColumn(format="%.5f"),
-        "PSNR (dB)": st.column_config.NumberColumn(format="%.2f"),
-        "SSIM": st.column_config.NumberColumn(format="%.4f"),
-        "training time (s)": st.column_config.NumberColumn(format="%.1f"),
+        "code values": number("values"),
+        "compression ratio": number("ratio", format="%.3f", help="code values ÷ 784"),
+        "test MSE": number(format="%.5f", help="Every model, the denoisers too, fed the clean test digits."),
+        "PSNR (dB)": number(format="%.2f"),
+        "SSIM": number(format="%.4f", help="Punishes a faint haze on the black background far more than MSE does: "
+                       "see below the table."),
+    },
+)  # fmt: skip
+denoisers = {n: s.recipe.noise_std for n, s in reg.items() if s.group == "denoise"}
+if denoisers:
+    sigmas = " / ".join(f"{v:g}" for v in sorted(set(denoisers.values())))
+    st.caption(
+        f"**Denoisers** ({', '.join(denoisers)}) are scored here like every model: clean test digits in, the same "
+        f"digits as target. The Training page's test curve for them is measured on a fixed noisy copy of the test "
+        f"digits (Gaussian σ = {sigmas}), so it ends higher; the Denoise page scores them on the noise you choose."
+    )
+gap = ssim_disagreement(usable)
+level = 0.01
+haze_ssim, haze_mse = haze_cost(level)
+st.caption(
+    "**Why SSIM can disagree with MSE.** SSIM compares each small patch's brightness, contrast and structure. On "
+    f"a pure-black patch, a grey haze of just {level:g} (invisible, and an MSE of {haze_mse:.4f}) scores an SSIM "
+    f"of {haze_ssim:.2f} instead of 1. The linear models leave such a faint grey haze on much of the black "
+    "background, which MSE barely counts; the conv models output almost pure black there. So the linear models "
+    "score a lower SSIM than their MSE suggests."
+    + (
+        f" Here {gap['better']['model']} has {gap['ratio']:.1f}× lower MSE than {gap['worse']['model']} "
+        f"({gap['better']['test MSE']:.5f} against {gap['worse']['test MSE']:.5f}) but a lower SSIM "
+        f"({gap['better']['SSIM']:.4f} against {gap['worse']['SSIM']:.4f})."
+        if gap
+        else ""
+    )
+)
+st.subheader("Cost and checkpoint")
+st.dataframe(
+    table,
+    hide_index=True,
+    height="content",
+    column_order=["model", "code bytes (float32)", "code bytes (8-bit)", "parameters", "epochs", "training time (s)",
+                  "checkpoint", "note"],
+    column_config={
+        "code bytes (float32)": number("code bytes, float32"),
+        "code bytes (8-bit)": number("code bytes, 8-bit"),
+        "training time (s)": number(format="%.1f"),
         "note": st.column_config.TextColumn(width="medium"),
     },
-)
+)  # fmt: skip
 st.download_button(
     "Download CSV", table.to_csv(index=False).encode(), "aelab-comparison.csv", "text/csv", icon=":material/download:"
 )
@@ -82,9 +127,12 @@ for name in reg:
 st.dataframe(
     rows,
     hide_index=True,
-    width="stretch",
+    height="content",
+    column_order=["model", "shipped test MSE", "retrained test MSE", "within 1%", "bit-identical", "checked"],
     column_config={
         "shipped test MSE": st.column_config.NumberColumn(format="%.6f"),
         "retrained test MSE": st.column_config.NumberColumn(format="%.6f"),
     },
 )
+# The commands are long: a static table wraps them instead of hiding them behind a sideways scroll.
+st.table([{"model": r["model"], "command that made the checkpoint": r["command"]} for r in rows], hide_index=True)

@@ -1,8 +1,8 @@
 """Rate–distortion: how many bits each method needs, and what quality it buys, against PCA and real codecs."""
 
-import plotly.express as px
 import streamlit as st
 
+from ae.charts import direction, ratio_figure, rd_figure
 from ui import state
 from ui.sidebar import sidebar
 
@@ -12,7 +12,7 @@ st.write(
     "Compression counted in **bits**: a code value stored as float32 costs 32 bits, as an 8-bit number 8 bits. "
     "Bits per pixel = code bits ÷ 784. Every point is measured on the MNIST test digits: the autoencoders (their "
     "codes sent as float32, 8-bit and 4-bit), PCA (the best any purely linear code can do) and real image files "
-    "(PNG, JPEG, WebP) with their actual bytes. Up and to the left is better."
+    "(PNG, JPEG, WebP) with their actual bytes."
 )
 
 table = state.rd_table()
@@ -25,15 +25,19 @@ metric = (
     )
     or "PSNR (dB)"
 )
-points = table[table["family"] != "original"].sort_values("bits per pixel")
-points = points.assign(label=points["name"].where(points["family"].isin(["linear", "conv"]), ""))
-fig = px.line(
-    points, x="bits per pixel", y=metric, color="family", line_dash="kind", markers=True, text="label",
-    log_x=True, log_y=metric == "MSE", hover_data=["name", "kind", "code values", "digits"],
-)  # fmt: skip
-fig.update_traces(textposition="top center", textfont_size=10)
-fig.update_layout(height=560, margin={"t": 20}, legend_title_text="")
+st.markdown(f"**{direction(metric)}**")
+fig = rd_figure(table, metric)
 st.plotly_chart(fig, width="stretch")
+st.caption(
+    "Colours are kinds of method (the same on every page), dashes how the code is sent. Only the autoencoders' "
+    "float32 points are named; hover any point for its name and numbers."
+    + (
+        " A dotted vertical line marks a lossless file at its bits per pixel: an exact copy has PSNR ∞ and MSE 0, "
+        "which have no place on this axis, so it gets a line instead of a point."
+        if fig.layout.shapes
+        else ""
+    )
+)
 
 st.subheader("What the chart shows")
 for sentence in state.rd_findings():
@@ -45,15 +49,11 @@ st.caption(
 st.dataframe(state.decoder_sizes(), hide_index=True)
 
 st.subheader("The seed's view: compression ratio in values")
-values = points[points["code values"].notna() & (points["kind"] == "float32 code")]
-fig2 = px.line(
-    values.sort_values("compression ratio"), x="compression ratio", y=metric, color="family", markers=True,
-    text="label", log_y=metric == "MSE", labels={"compression ratio": "compression ratio (code values / 784)"},
-)  # fmt: skip
-fig2.update_traces(textposition="top center", textfont_size=10)
-fig2.update_layout(height=420, margin={"t": 20}, legend_title_text="")
-st.plotly_chart(fig2, width="stretch")
-st.caption("Counted in values, a float32 code and an 8-bit code look the same; counted in bits they differ 4×.")
+st.plotly_chart(ratio_figure(table, metric), width="stretch")
+st.caption(
+    f"{direction(metric, 'code values')} Counted in values, a float32 code and an 8-bit code look the same; counted "
+    "in bits they differ 4×."
+)
 
 st.dataframe(table, hide_index=True, width="stretch")
 st.caption(

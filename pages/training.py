@@ -1,9 +1,10 @@
 """Training curves: train and test loss per epoch, from each checkpoint's history (live while retraining)."""
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
+from ae.charts import Curve, model_colours, training_figure
+from ae.runs import denoise_note
 from ui import state
 from ui.sidebar import sidebar
 
@@ -13,11 +14,12 @@ st.title("Training")
 st.write(
     "How each model learned: the mean squared error on the training digits (averaged over each epoch) and on "
     "the 10,000 test digits (after each epoch). When the two curves stay together the model is not overfitting. "
-    "A model being retrained shows its curve growing here, epoch by epoch."
+    "A model being retrained shows its curve growing here, epoch by epoch. The denoising models (`-denoise`) are "
+    "fed noisy digits and scored against the clean ones, so their curves measure something harder (see below)."
 )
 
 jobs = state.trainer().snapshot()
-frames, summary = [], []
+curves, summary, notes = {}, [], []
 for name in reg:
     job = jobs.get(name)
     _, meta, error = state.model(name)
@@ -30,21 +32,27 @@ for name in reg:
              "wall time (s)": meta.get("wall_time_s"), "images/s": meta.get("images_per_second"),
              "device": meta.get("device"), "trained": meta.get("created"), "command": meta.get("command")}
         )  # fmt: skip
-    for h in history:
-        label = f"{name} (training)" if live else name
-        frames.append({"model": label, "epoch": h["epoch"], "split": "train", "MSE": h["train_loss"]})
-        frames.append({"model": label, "epoch": h["epoch"], "split": "test", "MSE": h["test_loss"]})
+        if not live and (note := denoise_note(name, meta)):
+            notes.append((name, note))
+    if history:
+        # A live run trains the registry's recipe; a checkpoint says which recipe made it.
+        std = reg[name].recipe.noise_std if live else (meta or {}).get("recipe", {}).get("noise_std", 0.0)
+        curves[name] = Curve(name, history, std, live)
     if error is not None and not live:
         st.caption(f"{name}: no curve ({error.reason})")
 
-if frames:
-    df = pd.DataFrame(frames)
-    fig = px.line(
-        df, x="epoch", y="MSE", color="model", line_dash="split", markers=True, log_y=True,
-        labels={"MSE": "MSE (log scale)"},
-    )  # fmt: skip
-    fig.update_layout(height=480, margin={"t": 30}, legend_title_text="")
-    st.plotly_chart(fig, width="stretch")
+if curves:
+    # Every model's two curves at once are unreadable: start with the seed's models; one in training is always shown.
+    seed = [n for n in curves if reg[n].group == "seed"]
+    picked = st.pills("Models", list(curves), selection_mode="multi", default=seed or list(curves), key="train_models")
+    shown = [n for n in curves if n in picked or curves[n].live]
+    if shown:
+        st.plotly_chart(training_figure([curves[n] for n in shown], model_colours(reg)), width="stretch")
+        for name, note in notes:
+            if name in shown:
+                st.caption(note)
+    else:
+        st.info("Pick one or more models above to see their curves.")
 else:
     st.info("No training history yet: train a model with **Retrain** in the sidebar.")
 

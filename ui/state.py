@@ -86,20 +86,9 @@ def table() -> pd.DataFrame:
 
 @st.cache_resource(max_entries=16)
 def _compare_figure(directory: str, keys: tuple[str, ...], data_fingerprint: str, registry_ref: str | None):
-    import plotly.express as px
+    from ae.charts import compare_figure
 
-    t = _table(directory, keys, data_fingerprint, registry_ref)
-    usable = t[t["test MSE"].notna()]
-    if usable.empty:
-        return None
-    fig = px.scatter(
-        usable, x="compression ratio", y="test MSE", color="family", symbol="group", text="model", log_y=True,
-        hover_data=["code shape", "PSNR (dB)", "SSIM", "parameters"],
-        labels={"compression ratio": "compression ratio (code values / 784)", "test MSE": "test MSE (log scale)"},
-    )  # fmt: skip
-    fig.update_traces(textposition="top center", marker={"size": 12})
-    fig.update_layout(height=420, margin={"t": 30})
-    return fig
+    return compare_figure(_table(directory, keys, data_fingerprint, registry_ref))
 
 
 def compare_figure():
