@@ -61,7 +61,7 @@ def test_pages_name_each_unusable_model_and_keep_the_others(broken_dir, monkeypa
     at.session_state["test_index"] = 3
     at.segmented_control(key="source").set_value("Random test digit").run()
     assert not at.exception
-    assert float(next(m.value for m in at.metric if m.label == "MSE")) > 0  # linear-32 still reconstructs
+    assert float(next(m.value for m in at.metric if m.label.startswith("MSE"))) > 0  # linear-32 still reconstructs
     strip = " ".join(c.value for c in at.caption)
     for name, reason in EXPECTED.items():
         assert f"**{name}**: {reason}" in strip

@@ -30,7 +30,24 @@ leave such a haze, so their SSIM is lower than their MSE suggests.
 """
 
 
+def _leave_folder_mode() -> None:
+    """Run the app through app.py's navigation even when the server's first visitor opens a page's own URL.
+
+    Because a pages/ folder sits beside app.py, Streamlit starts in its old folder mode: until some session has run
+    app.py's st.navigation, a link like /compare runs pages/compare.py alone, without app.py's wide layout and with
+    the folder's file names as the menu. Leaving that mode and rerunning sends this session through app.py.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without it has no folder mode to leave
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def sidebar() -> None:
+    _leave_folder_mode()
     reg = state.registry()
     tr = state.trainer()
     with st.sidebar:
