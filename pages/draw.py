@@ -31,6 +31,7 @@ source = st.segmented_control(
     "Input", ["Draw", "Random test digit", "Upload"], default="Draw", key="source", label_visibility="collapsed",
     required=True,  # clicking the chosen one again must not leave no input chosen
 )  # fmt: skip
+st.space("small")  # room for the canvas' toolbar, which pops up above it, clear of the input choice
 # Even halves: at 1024 px with the sidebar open, a 1 : 1.6 split clipped the canvas.
 left, right = st.columns(2, gap="medium")
 digit = None

@@ -25,7 +25,7 @@ model = state.model(name)[0]
 
 def pick(side: str, default_index: int):
     """One end of the walk: a test digit, or a drawing."""
-    mode = st.segmented_control(side, ["Test digit", "Draw"], default="Test digit", key=f"{side}_mode")
+    mode = st.segmented_control(side, ["Test digit", "Draw"], default="Test digit", key=f"{side}_mode", required=True)
     if mode == "Draw":
         from streamlit_drawable_canvas import st_canvas  # only importable inside a running app
 
@@ -34,7 +34,12 @@ def pick(side: str, default_index: int):
             drawing_mode="freedraw", return_image_data=True, key=f"{side}_canvas",
         )  # fmt: skip
         return canvas_to_mnist(canvas.image_data)
-    i = st.number_input("Test digit #", 0, len(state.data().test_x) - 1, default_index, key=f"{side}_index")
+    # Kept under a key of its own: the box is skipped while this end draws, and a skipped widget forgets its value.
+    kept = f"{side}_digit"
+    i = st.number_input(
+        "Test digit #", 0, len(state.data().test_x) - 1, st.session_state.get(kept, default_index), key=f"{side}_index"
+    )
+    st.session_state[kept] = int(i)
     digit, label = state.test_digit(int(i))
     st.image(enlarge(digit, 7), caption=f"label {label}", output_format="PNG")
     return digit

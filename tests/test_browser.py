@@ -139,3 +139,18 @@ def test_a_fresh_servers_first_visitor_can_open_a_page_by_its_link(page):
         nav.get_by_text("Rate & distortion").wait_for()  # app.py's titles, not the folder's file names
         assert nav.get_by_text("app", exact=True).count() == 0
         assert page.get_by_test_id("stException").count() == 0
+
+
+def test_interpolate_keeps_the_test_digit_when_an_end_draws_and_comes_back(server, page):
+    url, _ = server
+    page.goto(f"{url}/interpolate")
+    box = page.get_by_label("Test digit #").first
+    box.fill("42")
+    box.press("Enter")
+    page.get_by_text("label 4").first.wait_for()  # test digit 42 is a 4
+    start = page.get_by_test_id("stButtonGroup").first
+    start.get_by_text("Draw", exact=True).click()
+    page.locator('[data-testid="stBidiComponentIsolated"]').first.wait_for()
+    start.get_by_text("Test digit", exact=True).click()
+    page.get_by_text("label 4").first.wait_for()
+    assert page.get_by_label("Test digit #").first.input_value() == "42"
