@@ -58,4 +58,15 @@ else:
 
 if summary:
     st.subheader("How each checkpoint was made")
-    st.dataframe(pd.DataFrame(summary), hide_index=True, width="stretch")
+    made = pd.DataFrame(summary)
+    st.dataframe(
+        made.drop(columns="command"),
+        hide_index=True,
+        height="content",
+        column_config={
+            "wall time (s)": st.column_config.NumberColumn(format="%.1f"),
+            "images/s": st.column_config.NumberColumn(format="%.0f"),
+        },
+    )
+    # The commands are long: a static table wraps them instead of hiding them behind a sideways scroll.
+    st.table(made[["model", "command"]].rename(columns={"command": "command that made it"}), hide_index=True)
