@@ -61,22 +61,35 @@ with left:
     else:
         from streamlit_drawable_canvas import st_canvas  # only importable inside a running app
 
-        st.session_state.setdefault("canvas_key", 0)
+        ss = st.session_state
+        ss.setdefault("canvas_key", 0)
+        if ss.get("input_before") != "Draw":
+            # Back from another input: the canvas was unmounted and forgot its strokes, so they are handed back.
+            ss["canvas_restore"] = ss.get("canvas_saved")
         canvas = st_canvas(
             stroke_width=CANVAS_STROKE, stroke_color="#FFFFFF", background_color="#000000", height=CANVAS_SIZE,
-            width=CANVAS_SIZE,
-            drawing_mode="freedraw", return_image_data=True, key=f"canvas-{st.session_state['canvas_key']}",
+            width=CANVAS_SIZE, drawing_mode="freedraw", return_image_data=True,
+            initial_drawing=ss.get("canvas_restore"), key=f"canvas-{ss['canvas_key']}",
         )  # fmt: skip
         if st.button("Clear", icon=":material/ink_eraser:"):
-            st.session_state["canvas_key"] += 1
+            ss["canvas_key"] += 1
+            ss["canvas_saved"] = ss["canvas_restore"] = ss["canvas_digit"] = None
             st.rerun()
+        if canvas.json_data and canvas.json_data.get("objects"):
+            ss["canvas_saved"] = canvas.json_data
         digit = canvas_to_mnist(canvas.image_data)
-        if digit is not None and ink_extent(canvas.image_data) < SMALL_INK:
+        if canvas.image_data is None and ss.get("canvas_restore"):
+            digit = ss.get("canvas_digit")  # the handed-back strokes, until the canvas reports them itself
+        elif digit is not None:
+            ss["canvas_digit"] = digit
+        if canvas.image_data is not None and digit is not None and ink_extent(canvas.image_data) < SMALL_INK:
             st.warning(
                 "That is very small. Like MNIST, every drawing is scaled up to fill the frame, so a dot or a tiny "
                 "digit becomes a fat blob. Draw the digit larger.",
                 icon=":material/zoom_in:",
             )
+
+st.session_state["input_before"] = source
 
 with right:
     if digit is None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from bench.load import CHROMIUM, FLAGS, server
 
@@ -154,3 +157,25 @@ def test_interpolate_keeps_the_test_digit_when_an_end_draws_and_comes_back(serve
     start.get_by_text("Test digit", exact=True).click()
     page.get_by_text("label 4").first.wait_for()
     assert page.get_by_label("Test digit #").first.input_value() == "42"
+
+
+def test_a_drawing_survives_a_look_at_another_input(server, page):
+    url, _ = server
+    page.goto(url)
+    page.get_by_text("Draw a digit on the black square").wait_for()
+    _draw_seven(page)
+    page.get_by_test_id("stMetric").filter(has_text="MSE").first.wait_for()
+    mse = _metric(page, "MSE")
+    inputs = page.get_by_test_id("stButtonGroup").first
+    inputs.get_by_text("Random test digit", exact=True).click()
+    page.get_by_text(re.compile(r"^Test digit #\d+, label \d$")).first.wait_for()
+    inputs.get_by_text("Draw", exact=True).click()
+    page.locator('[data-testid="stBidiComponentIsolated"] canvas.upper-canvas').wait_for()
+    # The seven is back on the canvas and still reconstructed, not "draw a digit" again.
+    page.wait_for_function(f"() => document.body.innerText.includes('{mse}')")
+    assert page.get_by_text("Draw a digit on the black square").count() == 0
+    page.screenshot(path=ARTIFACTS / "draw-restored.png", full_page=True)
+    # And the canvas shows it: a good share of its pixels are white strokes, as drawn.
+    shot = page.locator('[data-testid="stBidiComponentIsolated"] canvas.upper-canvas').screenshot()
+    gray = np.asarray(Image.open(io.BytesIO(shot)).convert("L"))
+    assert (gray > 200).mean() > 0.05
