@@ -18,6 +18,7 @@ from ae import checkpoints
 from ae.data import Mnist
 from ae.registry import ModelSpec
 from ae.runs import longest_first, train_and_save
+from ae.threads import CORES
 from ae.train import Cancelled, Diverged, Progress
 
 
@@ -38,8 +39,9 @@ class Job:
 
 
 class Trainer:
-    """Runs queued training jobs in up to ``workers`` daemon threads, longest first. Each run uses one thread
-    (ae.train.TRAIN_THREADS), so on 2 cores two runs side by side finish far sooner than two in a row."""
+    """Runs queued training jobs in up to ``workers`` daemon threads, longest first. Each run holds as many cores
+    as its recipe has threads (ae.threads.CORES): two one-thread runs side by side on 2 cores, a two-thread run
+    alone."""
 
     def __init__(
         self,
@@ -112,7 +114,8 @@ class Trainer:
 
     # --- the worker thread ---
 
-    def _next(self) -> str | None:
+    def _next(self) -> tuple[str, object] | None:
+        """The next job and its place in line for cores, taken together so that the line keeps the queue's order."""
         with self._lock:
             if not self._queue:
                 # Leave the pool under the lock: a start() from now on sees this worker gone and starts another.
@@ -122,7 +125,7 @@ class Trainer:
             name = self._queue.pop(0)
             job = self._jobs[name]
             job.state, job.started = "running", time.time()
-            return name
+            return name, CORES.line_up()
 
     def _update(self, name: str, **values) -> None:
         with self._lock:
@@ -131,43 +134,48 @@ class Trainer:
                 setattr(job, k, v)
 
     def _run(self) -> None:
-        while (name := self._next()) is not None:
-            job_epochs = self._jobs[name].epochs
-            spec = self._registry[name]
+        while (turn := self._next()) is not None:
+            name, ticket = turn
+            with CORES.using(ticket):
+                self._run_one(name)
 
-            def progress(p: Progress, name: str = name) -> None:
-                self._update(
-                    name, epoch=p.epoch, step=p.step, steps=p.steps, loss=p.loss, fraction=p.fraction,
-                    history=list(p.history),
-                )  # fmt: skip
+    def _run_one(self, name: str) -> None:
+        job_epochs = self._jobs[name].epochs
+        spec = self._registry[name]
 
-            def should_stop(name: str = name) -> bool:
-                return name in self._cancel
+        def progress(p: Progress, name: str = name) -> None:
+            self._update(
+                name, epoch=p.epoch, step=p.step, steps=p.steps, loss=p.loss, fraction=p.fraction,
+                history=list(p.history),
+            )  # fmt: skip
 
-            try:
-                meta = train_and_save(
-                    spec, self._load_data(), directory=self._directory,
-                    epochs=None if job_epochs == spec.recipe.epochs else job_epochs,
-                    progress=progress, should_stop=should_stop,
-                    command=f"python -m ae train --model {name}"
-                    + ("" if job_epochs == spec.recipe.epochs else f" --epochs {job_epochs}"),
-                )  # fmt: skip
-            except checkpoints.TrainingBusy as e:
-                self._finish(name, "busy", str(e))
-            except Cancelled:
-                self._finish(name, "cancelled", "cancelled; the previous checkpoint is kept")
-            except Diverged as e:
-                self._finish(name, "failed", str(e))
-            except Exception as e:
-                self._finish(name, "failed", f"{type(e).__name__}: {e}")
-            else:
-                m = meta["metrics"]
-                with self._lock:
-                    self.generation += 1
-                self._finish(
-                    name, "done", f"test MSE {m['test_mse']:.5f} after {len(meta['history'])} epochs, "
-                    f"{meta['wall_time_s']:.0f} s", fraction=1.0, history=meta["history"],
-                )  # fmt: skip
+        def should_stop(name: str = name) -> bool:
+            return name in self._cancel
+
+        try:
+            meta = train_and_save(
+                spec, self._load_data(), directory=self._directory,
+                epochs=None if job_epochs == spec.recipe.epochs else job_epochs,
+                progress=progress, should_stop=should_stop,
+                command=f"python -m ae train --model {name}"
+                + ("" if job_epochs == spec.recipe.epochs else f" --epochs {job_epochs}"),
+            )  # fmt: skip
+        except checkpoints.TrainingBusy as e:
+            self._finish(name, "busy", str(e))
+        except Cancelled:
+            self._finish(name, "cancelled", "cancelled; the previous checkpoint is kept")
+        except Diverged as e:
+            self._finish(name, "failed", str(e))
+        except Exception as e:
+            self._finish(name, "failed", f"{type(e).__name__}: {e}")
+        else:
+            m = meta["metrics"]
+            with self._lock:
+                self.generation += 1
+            self._finish(
+                name, "done", f"test MSE {m['test_mse']:.5f} after {len(meta['history'])} epochs, "
+                f"{meta['wall_time_s']:.0f} s", fraction=1.0, history=meta["history"],
+            )  # fmt: skip
 
     def _finish(self, name: str, state: str, message: str, **values) -> None:
         with self._lock:

@@ -89,7 +89,13 @@ def save(model: nn.Module, meta: dict, spec: ModelSpec, directory: Path | str = 
     # two different files (and sha256s) about half the time. The model's name is in the sidecar.
     blob = st_save(state, metadata={"format": "pt"})
     meta = dict(meta)
-    machine = {"machine": platform.machine(), "system": platform.system(), "threads": torch.get_num_threads()}
+    machine = {
+        "machine": platform.machine(),
+        "system": platform.system(),
+        # The kernels torch picked (AVX2, AVX512, ...): x86_64 machines with different ones round differently.
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "threads": torch.get_num_threads(),
+    }
     sidecar = {
         "format": FORMAT,
         "version": VERSION,

@@ -24,7 +24,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ae.runs import side_by_side, train_and_save
-    from ae.train import TRAIN_THREADS, Cancelled, Diverged
+    from ae.train import Cancelled, Diverged
 
     names = list(REGISTRY) if args.all else args.model
     if not names:
@@ -39,8 +39,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     jobs = max(1, min(args.jobs, len(names)))
     data = _data(args)
     print(
-        f"data: {data.source} ({data.fingerprint}); torch {torch.__version__}; {jobs} run(s) at a time, "
-        f"{TRAIN_THREADS} thread each"
+        f"data: {data.source} ({data.fingerprint}); torch {torch.__version__}; up to {jobs} run(s) at a time, "
+        f"on the threads each recipe names"
     )
     failed: list[str] = []  # a run that diverged stops the others: something is wrong with the setup
 

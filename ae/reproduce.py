@@ -56,7 +56,8 @@ def check(
         "reproduced": abs(b - a) / a <= TOLERANCE,
         "bit_identical": same,
         "checked": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {fresh['platform']['threads']} training thread, torch {torch.__version__}",
+        "machine": f"{platform.machine()} ({fresh['platform']['cpu_capability']}), "
+        f"{fresh['platform']['threads']} training thread(s), torch {torch.__version__}",
         "weights_sha256": shipped["weights_sha256"],
     }
 

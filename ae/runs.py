@@ -18,7 +18,8 @@ from ae.data import Mnist
 from ae.metrics import evaluate, measure_code, parameter_count
 from ae.quantize import code_range
 from ae.registry import ModelSpec
-from ae.train import Progress, train
+from ae.threads import CORES, torch_threads
+from ae.train import Cancelled, Progress, train
 
 T = TypeVar("T")
 
@@ -38,39 +39,48 @@ def train_and_save(
     Raises TrainingBusy if another process is training the same model, and train.Cancelled / train.Diverged
     when the run ends early: in every such case the previous checkpoint is left as it was.
     """
-    with checkpoints.training_lock(spec.name, directory):
-        result = train(spec, data, epochs=epochs, progress=progress, should_stop=should_stop)
-        quality = evaluate(result.model, data.test_images())
-        code = measure_code(result.model)
-        # Saved under the recipe actually used; an --epochs override makes the checkpoint "stale" on purpose,
-        # since it no longer reproduces the registry's recipe.
-        trained_spec = replace(spec, recipe=result.recipe)
-        meta = {
-            "command": command or f"python -m ae train --model {spec.name}",
-            "data": {
-                "fingerprint": data.fingerprint,
-                "source": data.source.split(":", 1)[0],
-                "train_digits": spec.recipe.train_subset or len(data.train_x),
-                "test_digits": len(data.test_x),
-            },
-            "device": result.device,
-            "platform": {"threads": result.threads},
-            "wall_time_s": round(result.wall_time, 3),
-            "images_per_second": round(result.images_per_second, 1),
-            "history": result.history,
-            # The code's value range over the training digits: what 8- and 4-bit quantization map to.
-            "code_range": list(code_range(result.model, data.train_images())),
-            "metrics": {
-                "test_mse": quality.mse,
-                "psnr_db": quality.psnr,
-                "ssim": quality.ssim,
-                "code_shape": list(code.shape),
-                "code_values": code.values,
-                "compression_ratio": code.compression_ratio,
-                "parameters": parameter_count(result.model),
-            },
-        }
-        return checkpoints.save(result.model, meta, trained_spec, directory)
+    threads = spec.recipe.threads
+    # The run's cores and threads cover its evaluation too, so that it never runs beside another run's training.
+    with checkpoints.training_lock(spec.name, directory), CORES.hold(threads, should_stop) as held:
+        if not held:
+            raise Cancelled(f"training of {spec.name} cancelled before it started")
+        with torch_threads(threads):
+            return _train_and_save(spec, data, directory, epochs, progress, should_stop, command)
+
+
+def _train_and_save(spec, data, directory, epochs, progress, should_stop, command) -> dict:
+    result = train(spec, data, epochs=epochs, progress=progress, should_stop=should_stop)
+    quality = evaluate(result.model, data.test_images())
+    code = measure_code(result.model)
+    # Saved under the recipe actually used; an --epochs override makes the checkpoint "stale" on purpose,
+    # since it no longer reproduces the registry's recipe.
+    trained_spec = replace(spec, recipe=result.recipe)
+    meta = {
+        "command": command or f"python -m ae train --model {spec.name}",
+        "data": {
+            "fingerprint": data.fingerprint,
+            "source": data.source.split(":", 1)[0],
+            "train_digits": spec.recipe.train_subset or len(data.train_x),
+            "test_digits": len(data.test_x),
+        },
+        "device": result.device,
+        "platform": {"threads": result.threads},
+        "wall_time_s": round(result.wall_time, 3),
+        "images_per_second": round(result.images_per_second, 1),
+        "history": result.history,
+        # The code's value range over the training digits: what 8- and 4-bit quantization map to.
+        "code_range": list(code_range(result.model, data.train_images())),
+        "metrics": {
+            "test_mse": quality.mse,
+            "psnr_db": quality.psnr,
+            "ssim": quality.ssim,
+            "code_shape": list(code.shape),
+            "code_values": code.values,
+            "compression_ratio": code.compression_ratio,
+            "parameters": parameter_count(result.model),
+        },
+    }
+    return checkpoints.save(result.model, meta, trained_spec, directory)
 
 
 def expected_seconds(spec: ModelSpec, directory: Path | str = checkpoints.DEFAULT_DIR) -> float:
@@ -84,8 +94,12 @@ def expected_seconds(spec: ModelSpec, directory: Path | str = checkpoints.DEFAUL
 
 
 def longest_first(names: list[str], registry: dict[str, ModelSpec], directory: Path | str) -> list[str]:
-    """The order in which two trainers side by side finish soonest: the longest runs start first."""
-    return sorted(names, key=lambda n: expected_seconds(registry[n], directory), reverse=True)
+    """The order in which two trainers side by side finish soonest: the runs that need the most cores first (they
+    find them all free; later, one would wait while another run holds a core the other stands idle), then the
+    longest runs first."""
+    return sorted(
+        names, key=lambda n: (registry[n].recipe.threads, expected_seconds(registry[n], directory)), reverse=True
+    )
 
 
 @contextlib.contextmanager
@@ -96,15 +110,26 @@ def side_by_side(
     directory: Path | str,
     jobs: int = 2,
 ) -> Iterator[Iterator[T]]:
-    """``fn(name, should_stop)`` for every name, ``jobs`` at a time, longest first; the results in that order.
+    """``fn(name, should_stop)`` for every name, ``jobs`` at a time, in ``longest_first`` order (each run waits its
+    turn for its recipe's cores); the results as the runs were handed out.
 
     Leaving the block early (Ctrl-C, an error) tells the runs under way to stop (they poll ``should_stop`` every
     batch) and waits for them, so their old checkpoints are kept and nothing is left running.
     """
     stop = threading.Event()
+    order = iter(longest_first(names, registry, directory))
+    lock = threading.Lock()
+
+    def next_run(_: object) -> T:
+        with lock:  # the next name and its place in line for cores, together: the line keeps this order
+            name = next(order)
+            ticket = CORES.line_up()
+        with CORES.using(ticket):
+            return fn(name, stop.is_set)
+
     pool = ThreadPoolExecutor(max(1, jobs), thread_name_prefix="aelab-run")
     try:
-        yield pool.map(lambda name: fn(name, stop.is_set), longest_first(names, registry, directory))
+        yield pool.map(next_run, names)
     finally:
         stop.set()
         pool.shutdown(cancel_futures=True)

@@ -16,24 +16,19 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ae import noise
+from ae import noise, warmstart
 from ae.allocator import keep_freed_memory
 from ae.data import Mnist
 from ae.metrics import EVAL_BATCH
-from ae.models import preferred_memory_format
+from ae.models import LinearAE, preferred_memory_format
 from ae.registry import ModelSpec, Recipe
-from ae.threads import torch_threads
+from ae.threads import CORES, torch_threads
 
 PROGRESS_EVERY = 25  # steps between progress reports: often enough for a live bar, cheap enough to ignore
 # (should_stop is polled every step: a cancel takes effect within one batch)
 REVIVE_EVERY = 100  # steps over which a code channel that never fired counts as dead
 PROBE_SIZE = 512  # training digits that set a revived code channel's bias
 TEST_NOISE_SEED = 1234  # the noisy test digits that denoising models are scored on
-# Every run uses one intra-op thread. At these batch sizes a second thread adds little (conv-8 at batch 16: 5.4k
-# against 5.9k images/s in bench/train.py), so two runs side by side (the CLI's --jobs, the app's two trainer
-# threads, longest first) finish far sooner than two in a row; and a fixed count gives the same weights whether a
-# model trains alone or beside another.
-TRAIN_THREADS = 1
 
 
 class Cancelled(Exception):
@@ -57,7 +52,7 @@ class Progress:
 
     @property
     def fraction(self) -> float:
-        return ((self.epoch - 1) * self.steps + self.step) / max(1, self.epochs * self.steps)
+        return (self.epoch - 1 + self.step / max(1, self.steps)) / max(1, self.epochs)
 
 
 @dataclass
@@ -68,7 +63,7 @@ class TrainResult:
     device: str = "cpu"
     images_per_second: float = 0.0
     recipe: Recipe | None = None
-    threads: int = TRAIN_THREADS
+    threads: int = 1
 
 
 def pick_device() -> torch.device:
@@ -81,14 +76,38 @@ memory_format = preferred_memory_format
 _init_lock = threading.Lock()
 
 
-def make_scheduler(opt: torch.optim.Optimizer, recipe: Recipe, total_steps: int):
+def make_scheduler(opt: torch.optim.Optimizer, recipe: Recipe, steps: list[int]):
+    """The learning-rate schedule over the run's ``steps`` (per epoch). With a growing batch, the one cycle runs
+    over the digits seen rather than the steps, and each epoch's rate is scaled by the square root of how much its
+    batch grew (a batch twice as big averages out half the gradient noise's variance)."""
     if recipe.schedule == "constant":
         return None
-    if recipe.schedule == "onecycle":
+    if recipe.schedule != "onecycle":
+        raise ValueError(f"unknown schedule {recipe.schedule!r}")
+    if not recipe.batch_sizes:
         return torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=recipe.lr, total_steps=total_steps, pct_start=recipe.warmup, anneal_strategy="cos"
+            opt, max_lr=recipe.lr, total_steps=sum(steps), pct_start=recipe.warmup, anneal_strategy="cos"
         )
-    raise ValueError(f"unknown schedule {recipe.schedule!r}")
+    batches = [recipe.batch_for(e) for e in range(1, len(steps) + 1)]
+    total = sum(n * bs for n, bs in zip(steps, batches, strict=True))
+    factors = []
+    seen = 0
+    for n, bs in zip(steps, batches, strict=True):
+        for _ in range(n):
+            factors.append(one_cycle(seen / total, recipe.warmup) * math.sqrt(bs / batches[0]))
+            seen += bs
+    factors.append(factors[-1])  # LambdaLR asks once more after the last step
+    return torch.optim.lr_scheduler.LambdaLR(opt, factors.__getitem__)
+
+
+def one_cycle(t: float, warmup: float, start: float = 1 / 25, end: float = 1 / 25e4) -> float:
+    """OneCycleLR's factor of the peak rate at fraction ``t`` of the run: a cosine from ``start`` up to 1 over the
+    first ``warmup`` of it, then a cosine down to ``end``."""
+
+    def cosine(a: float, b: float, u: float) -> float:
+        return b + (a - b) * (1 + math.cos(math.pi * u)) / 2
+
+    return cosine(start, 1.0, t / warmup) if t < warmup else cosine(1.0, end, (t - warmup) / (1 - warmup))
 
 
 @torch.inference_mode()
@@ -120,9 +139,8 @@ def revive(
     return len(dead)
 
 
-def train_epoch(model, opt, sched, images, perm, recipe, report, probe, gens) -> tuple[float, int]:
+def train_epoch(model, opt, sched, images, perm, recipe, bs, report, probe, gens) -> tuple[float, int]:
     model.train()
-    bs = recipe.batch_size
     steps = len(images) // bs  # drop the ragged last batch: every step sees a full batch
     # One gather per epoch: each step then reads a contiguous slice. (1-channel images are already channels-last.)
     shuffled = images[perm[: steps * bs]].contiguous(memory_format=memory_format(model))
@@ -175,8 +193,11 @@ def train(
     device = torch.device(device) if device is not None else pick_device()
     keep_freed_memory()
 
-    with torch_threads(TRAIN_THREADS):
-        return _train(spec, recipe, data, device, progress, should_stop)
+    with CORES.hold(recipe.threads, should_stop) as held:
+        if not held:
+            raise Cancelled(f"training of {spec.name} cancelled before it started")
+        with torch_threads(recipe.threads):
+            return _train(spec, recipe, data, device, progress, should_stop)
 
 
 def _train(spec, recipe, data, device, progress, should_stop) -> TrainResult:
@@ -197,6 +218,12 @@ def _train(spec, recipe, data, device, progress, should_stop) -> TrainResult:
     images = images.to(device)
     tests = data.test_images().to(device)
     probe = images[:PROBE_SIZE].contiguous(memory_format=memory_format(model))
+    if recipe.init == "logit-rrr":
+        if recipe.noise_std or not isinstance(model, LinearAE):
+            raise ValueError("the logit-rrr start is for plain (not denoising) linear autoencoders")
+        warmstart.start_linear(model, warmstart.shared_fit((data.fingerprint, recipe.train_subset), images))
+    elif recipe.init != "pytorch":
+        raise ValueError(f"unknown init {recipe.init!r}")
     if hasattr(model, "revive_code_channels"):
         # Start every code channel the way a revived one starts: firing on about half the probe's positions. With
         # PyTorch's default init some channels start (nearly) dead; this reached the seed's test MSE in 5 epochs
@@ -204,12 +231,15 @@ def _train(spec, recipe, data, device, progress, should_stop) -> TrainResult:
         model.revive_code_channels(list(range(model.code_channels)), probe, gens["revive"])
     # A denoising model is scored on a fixed noisy copy of the test digits, a plain one on the digits.
     test_inputs = noise.corrupt(tests, "gaussian", recipe.noise_std, seed=TEST_NOISE_SEED) if recipe.noise_std else None
-    steps = len(images) // recipe.batch_size
-    if steps < 1:
-        raise ValueError(f"batch size {recipe.batch_size} exceeds the {len(images)} training digits")
+    batches = [recipe.batch_for(e) for e in range(1, recipe.epochs + 1)]
+    if max(batches) > len(images):
+        raise ValueError(f"batch size {max(batches)} exceeds the {len(images)} training digits")
+    steps = [len(images) // bs for bs in batches]  # per epoch
 
-    opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
-    sched = make_scheduler(opt, recipe, recipe.epochs * steps)
+    # Fused: one kernel per step for every parameter, where the default loops over them in Python (at batch 16 that
+    # loop was a tenth of conv-8's step: 3.9k against 3.4-3.6k images/s on 2 threads, bench/README.md).
+    opt = torch.optim.Adam(model.parameters(), lr=recipe.lr, fused=device.type in ("cpu", "cuda"))
+    sched = make_scheduler(opt, recipe, steps)
     history: list[dict] = []
     started = time.perf_counter()
     for epoch in range(1, recipe.epochs + 1):
@@ -222,7 +252,8 @@ def _train(spec, recipe, data, device, progress, should_stop) -> TrainResult:
 
         t0 = time.perf_counter()
         perm = torch.randperm(len(images), generator=shuffle)
-        train_mse, revived = train_epoch(model, opt, sched, images, perm, recipe, report, probe, gens)
+        bs = batches[epoch - 1]
+        train_mse, revived = train_epoch(model, opt, sched, images, perm, recipe, bs, report, probe, gens)
         seconds = time.perf_counter() - t0
         history.append(
             {
@@ -230,13 +261,21 @@ def _train(spec, recipe, data, device, progress, should_stop) -> TrainResult:
                 "train_loss": train_mse,
                 "test_loss": test_loss(model, tests, test_inputs),
                 "seconds": round(seconds, 3),
+                "batch_size": bs,
                 "revived_channels": revived,
             }
         )
         if progress is not None:
             progress(
                 Progress(
-                    spec.name, epoch, recipe.epochs, steps, steps, train_mse, history[-1]["test_loss"], tuple(history)
+                    spec.name,
+                    epoch,
+                    recipe.epochs,
+                    steps[epoch - 1],
+                    steps[epoch - 1],
+                    train_mse,
+                    history[-1]["test_loss"],
+                    tuple(history),
                 )
             )
     wall = time.perf_counter() - started
@@ -247,6 +286,7 @@ def _train(spec, recipe, data, device, progress, should_stop) -> TrainResult:
         history=history,
         wall_time=wall,
         device=str(device),
-        images_per_second=recipe.epochs * steps * recipe.batch_size / max(wall, 1e-9),
+        images_per_second=sum(n * bs for n, bs in zip(steps, batches, strict=True)) / max(wall, 1e-9),
         recipe=recipe,
+        threads=recipe.threads,
     )

@@ -23,6 +23,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -230,6 +231,21 @@ def bench_draw(reps: int) -> None:
         hog.kill()
         hog.wait()
         ae.inference.INFERENCE_THREADS = app
+
+    # A Retrain of conv-8 holds both cores (its recipe has two threads): the strokes beside a real one.
+    with tempfile.TemporaryDirectory() as scratch:
+        cmd = [sys.executable, "-m", "ae", "train", "--model", "conv-8", "--checkpoints", scratch]
+        retrain = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(8)  # start-up (imports, data, the first steps) takes about 3 s: by now it is training
+            p50, p95, mx = quantiles(timed(draw_page, reps_busy * 2, warmup=2))
+            print(
+                f"Draw page beside a conv-8 retrain on two threads, {reps_busy * 2} strokes: p50 {fig(p50)}, "
+                f"p95 {fig(p95, DRAW_TARGET_S)}, max {fig(mx)}"
+            )
+        finally:
+            retrain.kill()
+            retrain.wait()
 
 
 # --- compare ------------------------------------------------------------------------------------------------------

@@ -10,8 +10,8 @@
    process start to exit (imports, data, training side by side, evaluation, saving); each model's test MSE against
    its seed bar. The total against 1/10 of the seed total.
 3. Conv-AE training throughput as a fraction of a 2048x2048 fp32 matmul on both cores, timed in this run: in the
-   run above (one thread, beside the linear models), and a bare training step at several batch sizes on one and
-   two threads, with the time per image spent in the memory-bound ops (why large batches are slower here); batch 256
+   run above (conv-8's recipe: two threads, a growing batch), and a bare training step at several batch sizes on one
+   and two threads, with the time per image spent in the memory-bound ops (why large batches are slower here); batch 256
    with the first block run over slices of the batch (the sidestep); and each convolution of the step timed alone
    (what the step would cost if nothing else ran).
 """
@@ -159,7 +159,7 @@ def step_throughput(
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = (ConvAE(8) if chunk is None else ChunkedConvAE(chunk)).to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)  # as ae.train
     x = images[:batch].contiguous(memory_format=torch.channels_last)
 
     def step() -> None:
@@ -194,8 +194,8 @@ def convolutions_alone(batch: int, threads: int, images: torch.Tensor, reps: int
     hooks = [
         m.register_forward_hook(lambda m, i, o, n=n: inputs.__setitem__(n, i[0].detach())) for n, m in layers.items()
     ]
-    with torch.no_grad():
-        model(images[:batch].contiguous(memory_format=torch.channels_last))
+    with torch.no_grad():  # through the ConvTranspose layers, so that their hooks see their inputs
+        model.decode_with_layers(model.encode(images[:batch].contiguous(memory_format=torch.channels_last)))
     for h in hooks:
         h.remove()
 
@@ -218,6 +218,14 @@ def convolutions_alone(batch: int, threads: int, images: torch.Tensor, reps: int
         times[f"{name} backward"] = per_image(
             lambda out=out, wrt=wrt, grad=grad: torch.autograd.grad(out, wrt, grad, retain_graph=True)
         )
+    # What the step runs instead of the two ConvTransposes (and their sigmoid): ConvAE.decode's two matmuls.
+    z = inputs["t_conv1"].requires_grad_()
+    with torch.no_grad():
+        times["decoder as matmuls forward"] = per_image(lambda: model.decode(z))
+    out = model.decode(z)
+    grad = torch.randn_like(out)
+    wrt = [z, *model.t_conv1.parameters(), *model.t_conv2.parameters()]
+    times["decoder as matmuls backward"] = per_image(lambda: torch.autograd.grad(out, wrt, grad, retain_graph=True))
     return times
 
 
@@ -283,7 +291,8 @@ def main() -> None:
         print(f"  seed recipe, our loop (batch 25, {threads} threads) {frac(seed['conv-8']['ips'])}")
     if "conv-8" in metas:
         m = metas["conv-8"]
-        how = f"batch {m['recipe']['batch_size']}, {m['platform']['threads']} thread"
+        batches = "/".join(map(str, m["recipe"].get("batch_sizes") or [m["recipe"]["batch_size"]]))
+        how = f"batch {batches}, {m['platform']['threads']} threads"
         print(f"  ours, in the run above ({how})   {frac(m['images_per_second'])}")
     images = data.train_images()
     keep_freed_memory()  # as ae.train does; only now, so the seed ran with the default allocator
@@ -299,7 +308,7 @@ def main() -> None:
 
     batch = 64
     ops = convolutions_alone(batch, 2, images)
-    alone = sum(ops.values())
+    alone = sum(v for k, v in ops.items() if not k.startswith("t_conv"))  # the step runs the matmul decoder
     step_ips, _ = step_throughput(batch, 2, images)
     print(f"where a bare step's time goes, batch {batch}, 2 threads (each convolution timed alone, us per image):")
     for name, us in ops.items():

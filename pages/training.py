@@ -26,9 +26,12 @@ for name in reg:
     live = job is not None and job.state == "running"
     history = job.history if live else (meta or {}).get("history", [])
     if meta:
+        recipe = meta["recipe"]
         summary.append(
-            {"model": name, "epochs": len(meta["history"]), "batch": meta["recipe"]["batch_size"],
-             "peak lr": meta["recipe"]["lr"], "schedule": meta["recipe"]["schedule"],
+            {"model": name, "epochs": len(meta["history"]),
+             "batch": " → ".join(map(str, dict.fromkeys(recipe.get("batch_sizes") or [recipe["batch_size"]]))),
+             "peak lr": recipe["lr"], "schedule": recipe["schedule"], "start": recipe.get("init", "pytorch"),
+             "threads": recipe.get("threads", 1),
              "wall time (s)": meta.get("wall_time_s"), "images/s": meta.get("images_per_second"),
              "device": meta.get("device"), "trained": meta.get("created"), "command": meta.get("command")}
         )  # fmt: skip

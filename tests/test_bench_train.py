@@ -26,6 +26,6 @@ def test_sliced_first_block_is_the_same_model(mnist) -> None:
 
 def test_convolutions_alone_times_every_layer_both_ways(mnist) -> None:
     times = convolutions_alone(8, 1, mnist.train_images(), reps=1)
-    layers = ("conv1", "conv2", "t_conv1", "t_conv2")
+    layers = ("conv1", "conv2", "t_conv1", "t_conv2", "decoder as matmuls")
     assert list(times) == [f"{n} {way}" for n in layers for way in ("forward", "backward")]
     assert all(t > 0 for t in times.values())

@@ -41,14 +41,14 @@ def test_info_lists_source_and_checkpoints():
 
 
 def test_train_writes_a_checkpoint(tmp_path):
-    out = _cli("train", "--model", "linear-32", "--epochs", "1", "--checkpoints", str(tmp_path))
+    out = _cli("train", "--model", "linear-32", "--epochs", "2", "--checkpoints", str(tmp_path))
     assert out.returncode == 0, out.stderr
-    assert "linear-32 epoch 1/1: train MSE" in out.stderr  # one line per epoch when not on a terminal
+    assert "linear-32 epoch 2/2: train MSE" in out.stderr  # one line per epoch when not on a terminal
     meta = json.loads((tmp_path / "linear-32.json").read_text())
-    assert meta["command"] == f"python -m ae train --model linear-32 --epochs 1 --checkpoints {tmp_path}"
-    assert len(meta["history"]) == 1
+    assert meta["command"] == f"python -m ae train --model linear-32 --epochs 2 --checkpoints {tmp_path}"
+    assert len(meta["history"]) == 2
     info = _cli("info", "--checkpoints", str(tmp_path))
-    assert "linear-32    stale" in info.stdout and "epochs=1 (registry: 7)" in info.stdout
+    assert "linear-32    stale" in info.stdout and "epochs=2 (registry: 1)" in info.stdout
     assert "conv-8       missing" in info.stdout
 
 
@@ -64,13 +64,15 @@ def test_runs_go_longest_first_by_recorded_time(tmp_path):
     from ae.registry import REGISTRY
     from ae.runs import expected_seconds, longest_first
 
-    names = ["linear-32", "linear-256", "conv-8"]
-    assert longest_first(names, REGISTRY, tmp_path)[0] == "conv-8"  # never trained: a conv epoch counts ten
+    names = ["linear-32", "linear-256", "conv-4", "conv-8"]
+    # conv-8 holds two cores and goes first; never trained, a conv epoch counts ten linear ones
+    assert longest_first(names, REGISTRY, tmp_path)[:2] == ["conv-8", "conv-4"]
     for name in names:
         meta = checkpoints.read_sidecar(name)
         (tmp_path / f"{name}.json").write_text(json.dumps(meta))
-    recorded = [expected_seconds(REGISTRY[n], tmp_path) for n in longest_first(names, REGISTRY, tmp_path)]
-    assert recorded == sorted(recorded, reverse=True)
+    order = longest_first(names, REGISTRY, tmp_path)
+    recorded = [expected_seconds(REGISTRY[n], tmp_path) for n in order[1:]]
+    assert order[0] == "conv-8" and recorded == sorted(recorded, reverse=True)
 
 
 def test_leaving_early_stops_the_runs_under_way(tmp_path):

@@ -69,9 +69,25 @@ def test_conv_relu_pool_order_is_the_same_function(mnist):
     b = _seed_encode(seed, x)
     assert torch.equal(a, b)
     F.mse_loss(ours.decode(a), x).backward()
-    F.mse_loss(seed.decode(b), x).backward()
+    F.mse_loss(seed.decode_with_layers(b), x).backward()
     for (name, p), q in zip(ours.named_parameters(), seed.parameters(), strict=True):
         assert torch.allclose(p.grad, q.grad, rtol=1e-5, atol=1e-7), name
+
+
+@pytest.mark.parametrize("fmt", [torch.contiguous_format, torch.channels_last], ids=["nchw", "channels-last"])
+@pytest.mark.parametrize("code_channels", [8, 1])
+def test_the_matmul_decoder_is_the_transposed_convolutions(code_channels, fmt, mnist):
+    torch.manual_seed(0)
+    m = ConvAE(code_channels).to(memory_format=fmt)
+    x = mnist.test_images()[:32].contiguous(memory_format=fmt)
+    z = m.encode(x).detach().requires_grad_()
+    decoder = [z, *m.t_conv1.parameters(), *m.t_conv2.parameters()]
+    ours, theirs = m.decode(z), m.decode_with_layers(z)
+    assert ours.shape == theirs.shape == (32, 1, 28, 28)
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
+    g = torch.rand_like(ours)
+    for a, b in zip(torch.autograd.grad(ours, decoder, g), torch.autograd.grad(theirs, decoder, g), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 
 def test_dead_code_channels_are_found_and_revived(mnist):

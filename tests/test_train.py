@@ -1,3 +1,4 @@
+import itertools
 import math
 from dataclasses import replace
 
@@ -52,32 +53,42 @@ def test_nan_loss_stops_with_a_message(small_mnist):
         train(bad, small_mnist)
 
 
-def test_every_run_holds_one_thread_and_restores_the_setting(small_mnist):
+def test_every_run_holds_its_recipes_threads_and_restores_the_setting(small_mnist, monkeypatch):
     """torch's thread count is per thread: each of two runs side by side must set its own, whatever its thread
-    had before (a pool worker may have run other torch code at the default count first)."""
+    had before (a pool worker may have run other torch code at the default count first). A run holds as many of
+    the machine's cores as it has threads, so a two-thread run and another never overlap on two cores."""
     import threading
+    import time
 
     import ae.train
+    from ae.threads import Cores
 
+    monkeypatch.setattr(ae.train, "CORES", Cores(2))
+    two = replace(TINY_CONV, recipe=replace(TINY_CONV.recipe, threads=2))
     seen: dict[str, set] = {}
+    spans: dict[str, tuple] = {}
     after = {}
 
     def run(spec):
         before = torch.get_num_threads()  # this thread's count, initialised before the run
-        train(
-            spec,
-            small_mnist,
-            epochs=1,
-            progress=lambda p: seen.setdefault(spec.name, set()).add(torch.get_num_threads()),
-        )
+        times = []
+
+        def progress(p) -> None:
+            seen.setdefault(spec.name, set()).add(torch.get_num_threads())
+            times.append(time.perf_counter())
+
+        train(spec, small_mnist, epochs=1, progress=progress)
+        spans[spec.name] = (times[0], times[-1])
         after[spec.name] = (before, torch.get_num_threads())
 
-    threads = [threading.Thread(target=run, args=(s,)) for s in (TINY_CONV, TINY_LINEAR)]
+    threads = [threading.Thread(target=run, args=(s,)) for s in (two, TINY_LINEAR)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert seen == {"tiny-conv": {ae.train.TRAIN_THREADS}, "tiny-linear": {ae.train.TRAIN_THREADS}}
+    assert seen == {"tiny-conv": {2}, "tiny-linear": {1}}  # the recipes' threads
+    (a0, a1), (b0, b1) = spans.values()
+    assert a1 < b0 or b1 < a0  # one after the other
     assert all(b == a for b, a in after.values())
 
 
@@ -112,3 +123,50 @@ def test_code_channels_start_centred(small_mnist):
         pre = m.conv2(torch.relu(m.pool(m.conv1(probe))))
     firing = (pre > 0).float().mean(dim=(0, 2, 3))
     assert ((firing > 0.3) & (firing < 0.55)).all(), firing
+
+
+def test_a_growing_batch_trains_each_epoch_at_its_size(small_mnist):
+    spec = replace(TINY_LINEAR, recipe=replace(TINY_LINEAR.recipe, epochs=3, batch_sizes=(50, 100)))
+    seen = []
+    result = train(spec, small_mnist, progress=seen.append)
+    assert [h["batch_size"] for h in result.history] == [50, 100, 100]  # the last size repeats
+    assert [p.steps for p in seen if p.test_loss is not None] == [12, 6, 6]  # 600 digits
+    assert seen[-1].fraction == 1.0
+    assert all(a.fraction <= b.fraction for a, b in itertools.pairwise(seen))
+
+
+def test_the_one_cycle_over_digits_is_torchs_one_cycle_scaled_by_the_batchs_growth():
+    import math
+
+    from ae.registry import Recipe
+    from ae.train import make_scheduler
+
+    def rates(recipe: Recipe, steps: list[int]) -> list[float]:
+        opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=recipe.lr)
+        sched = make_scheduler(opt, recipe, steps)
+        out = []
+        for _ in range(sum(steps)):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        return out
+
+    torchs = rates(Recipe(epochs=2, batch_size=10, lr=0.01), [1000, 1000])
+    # the same digits in batches of 10 then 40: the second epoch's steps are 4x fewer and their rate 2x higher
+    ours = rates(Recipe(epochs=2, batch_size=10, lr=0.01, batch_sizes=(10, 40)), [1000, 250])
+    assert ours[0] == pytest.approx(0.01 / 25)
+    assert max(ours[:1000]) == pytest.approx(0.01, rel=1e-3)  # the peak, in the warm-up's last steps
+    for k in range(250):  # each big step starts where torch's schedule is after the same digits
+        assert ours[1000 + k] == pytest.approx(2 * torchs[1000 + 4 * k], abs=1e-4)  # 0.5% of the peak
+    assert ours[-1] < 0.01 * 2 / 1000
+    assert all(math.isfinite(r) for r in ours)
+
+
+def test_a_recipe_with_a_batch_schedule_reads_back_fresh(small_mnist, tmp_path):
+    from ae import checkpoints
+    from ae.runs import train_and_save
+
+    spec = replace(TINY_LINEAR, recipe=replace(TINY_LINEAR.recipe, epochs=1, batch_sizes=(100,)))
+    train_and_save(spec, small_mnist, directory=tmp_path)
+    status = checkpoints.status(spec.name, tmp_path, {spec.name: spec})
+    assert status.state == "fresh", status.detail
