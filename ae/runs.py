@@ -18,8 +18,8 @@ from ae.data import Mnist
 from ae.metrics import evaluate, measure_code, parameter_count
 from ae.quantize import code_range
 from ae.registry import ModelSpec
-from ae.threads import CORES, torch_threads
-from ae.train import Cancelled, Progress, train
+from ae.threads import CORES
+from ae.train import Progress, on_cores, train
 
 T = TypeVar("T")
 
@@ -39,48 +39,40 @@ def train_and_save(
     Raises TrainingBusy if another process is training the same model, and train.Cancelled / train.Diverged
     when the run ends early: in every such case the previous checkpoint is left as it was.
     """
-    threads = spec.recipe.threads
     # The run's cores and threads cover its evaluation too, so that it never runs beside another run's training.
-    with checkpoints.training_lock(spec.name, directory), CORES.hold(threads, should_stop) as held:
-        if not held:
-            raise Cancelled(f"training of {spec.name} cancelled before it started")
-        with torch_threads(threads):
-            return _train_and_save(spec, data, directory, epochs, progress, should_stop, command)
-
-
-def _train_and_save(spec, data, directory, epochs, progress, should_stop, command) -> dict:
-    result = train(spec, data, epochs=epochs, progress=progress, should_stop=should_stop)
-    quality = evaluate(result.model, data.test_images())
-    code = measure_code(result.model)
-    # Saved under the recipe actually used; an --epochs override makes the checkpoint "stale" on purpose,
-    # since it no longer reproduces the registry's recipe.
-    trained_spec = replace(spec, recipe=result.recipe)
-    meta = {
-        "command": command or f"python -m ae train --model {spec.name}",
-        "data": {
-            "fingerprint": data.fingerprint,
-            "source": data.source.split(":", 1)[0],
-            "train_digits": spec.recipe.train_subset or len(data.train_x),
-            "test_digits": len(data.test_x),
-        },
-        "device": result.device,
-        "platform": {"threads": result.threads},
-        "wall_time_s": round(result.wall_time, 3),
-        "images_per_second": round(result.images_per_second, 1),
-        "history": result.history,
-        # The code's value range over the training digits: what 8- and 4-bit quantization map to.
-        "code_range": list(code_range(result.model, data.train_images())),
-        "metrics": {
-            "test_mse": quality.mse,
-            "psnr_db": quality.psnr,
-            "ssim": quality.ssim,
-            "code_shape": list(code.shape),
-            "code_values": code.values,
-            "compression_ratio": code.compression_ratio,
-            "parameters": parameter_count(result.model),
-        },
-    }
-    return checkpoints.save(result.model, meta, trained_spec, directory)
+    with checkpoints.training_lock(spec.name, directory), on_cores(spec.name, spec.recipe.threads, should_stop):
+        result = train(spec, data, epochs=epochs, progress=progress, should_stop=should_stop)
+        quality = evaluate(result.model, data.test_images())
+        code = measure_code(result.model)
+        # Saved under the recipe actually used; an --epochs override makes the checkpoint "stale" on purpose,
+        # since it no longer reproduces the registry's recipe.
+        trained_spec = replace(spec, recipe=result.recipe)
+        meta = {
+            "command": command or f"python -m ae train --model {spec.name}",
+            "data": {
+                "fingerprint": data.fingerprint,
+                "source": data.source.split(":", 1)[0],
+                "train_digits": spec.recipe.train_subset or len(data.train_x),
+                "test_digits": len(data.test_x),
+            },
+            "device": result.device,
+            "platform": {"threads": result.threads},
+            "wall_time_s": round(result.wall_time, 3),
+            "images_per_second": round(result.images_per_second, 1),
+            "history": result.history,
+            # The code's value range over the training digits: what 8- and 4-bit quantization map to.
+            "code_range": list(code_range(result.model, data.train_images())),
+            "metrics": {
+                "test_mse": quality.mse,
+                "psnr_db": quality.psnr,
+                "ssim": quality.ssim,
+                "code_shape": list(code.shape),
+                "code_values": code.values,
+                "compression_ratio": code.compression_ratio,
+                "parameters": parameter_count(result.model),
+            },
+        }
+        return checkpoints.save(result.model, meta, trained_spec, directory)
 
 
 def expected_seconds(spec: ModelSpec, directory: Path | str = checkpoints.DEFAULT_DIR) -> float:

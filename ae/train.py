@@ -6,10 +6,11 @@ the same weights: the seed fixes the initialisation and a private generator fixe
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -193,11 +194,19 @@ def train(
     device = torch.device(device) if device is not None else pick_device()
     keep_freed_memory()
 
-    with CORES.hold(recipe.threads, should_stop) as held:
+    with on_cores(spec.name, recipe.threads, should_stop):
+        return _train(spec, recipe, data, device, progress, should_stop)
+
+
+@contextlib.contextmanager
+def on_cores(name: str, threads: int, should_stop: Callable[[], bool] | None = None) -> Iterator[None]:
+    """Hold ``threads`` of the machine's cores (ae.threads.CORES, in line) and run this thread's torch ops on that
+    many threads for the block; Cancelled if ``should_stop`` turns true while waiting. Nested, it takes none again."""
+    with CORES.hold(threads, should_stop) as held:
         if not held:
-            raise Cancelled(f"training of {spec.name} cancelled before it started")
-        with torch_threads(recipe.threads):
-            return _train(spec, recipe, data, device, progress, should_stop)
+            raise Cancelled(f"training of {name} cancelled before it started")
+        with torch_threads(threads):
+            yield
 
 
 def _train(spec, recipe, data, device, progress, should_stop) -> TrainResult:
