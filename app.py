@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from ui import view
+
 st.set_page_config(page_title="aelab · autoencoder lab", page_icon=":material/neurology:", layout="wide")
 page = st.navigation(
     [
@@ -13,6 +15,7 @@ page = st.navigation(
         st.Page("pages/denoise.py", title="Denoise", icon=":material/blur_on:"),
         st.Page("pages/gallery.py", title="Gallery", icon=":material/grid_view:"),
         st.Page("pages/latent.py", title="Latent map", icon=":material/scatter_plot:"),
-    ]
+    ],
+    position=view.nav_position(),  # a teacher's link may hide the page list (hide=nav) or the sidebar (hide=sidebar)
 )
 page.run()

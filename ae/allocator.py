@@ -1,9 +1,9 @@
 """Keep freed memory in the process instead of handing it back to the kernel after every training step.
 
 glibc's malloc returns large freed blocks to the kernel (mmap for blocks over its threshold, trimming the heap
-top otherwise), so each step's big activations (12.8 MB for the conv model's first layer at batch 64) arrive as
-fresh pages that the kernel must fault in and zero: about 10,000 minor page faults per step here, counted with
-getrusage, 0 after this call. Other C libraries are left alone.
+top otherwise), so each step's big activations (the conv model's first layer) would arrive as fresh pages that the
+kernel must fault in and zero, thousands of minor page faults per step (bench/README.md). Other C libraries are
+left alone.
 """
 
 from __future__ import annotations

@@ -1,13 +1,15 @@
-"""Training in a background thread, for the app: one queue of runs per server, plain values for the UI to read.
+"""Training in the background, for the app: one queue of runs per server, plain values for the UI to read.
 
-The thread never touches the UI. It writes plain values (state, progress, history) under a lock; the pages poll
-``snapshot()``. Across processes, the per-model file lock of ``ae.checkpoints`` keeps a second trainer (another
-server, or the CLI) from training the same model: that run is reported as busy and skipped.
+The worker threads never touch the UI. They write plain values (state, progress, history) under a lock, and the
+pages poll ``snapshot()``. Across processes, the per-model file lock of ``ae.checkpoints`` keeps a second trainer
+(another server, or the CLI) from training the same model: that run is reported as busy and skipped.
+
+Bounds hold here, where runs are started, whatever the page offers: at most ``MAX_EPOCHS`` per run, and a session
+(``owner``) starts nothing new while one of its runs is queued or running.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -15,17 +17,25 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ae import checkpoints
+from ae.cores import CORES
 from ae.data import Mnist
 from ae.registry import ModelSpec
 from ae.runs import longest_first, train_and_save
-from ae.threads import CORES
 from ae.train import Cancelled, Diverged, Progress
+
+MAX_EPOCHS = 50  # a run longer than this would hold the server's cores for a lesson's length
+ACTIVE = ("queued", "running")
+
+
+class Refused(ValueError):
+    """A request the trainer will not take; the message says why, for the user."""
 
 
 @dataclass
 class Job:
     name: str
     epochs: int
+    owner: str = ""  # the session that asked for it
     state: str = "queued"  # queued, running, done, cancelled, failed, busy
     message: str = ""
     epoch: int = 0
@@ -39,62 +49,60 @@ class Job:
 
 
 class Trainer:
-    """Runs queued training jobs in up to ``workers`` daemon threads, longest first. Each run holds as many cores
-    as its recipe has threads (ae.threads.CORES): two one-thread runs side by side on 2 cores, a two-thread run
-    alone."""
+    """Runs queued jobs, longest first, at most ``workers`` at a time, each on its recipe's cores (ae.cores.CORES):
+    two one-thread runs side by side on 2 cores, a two-thread run alone."""
 
     def __init__(
-        self,
-        load_data: Callable[[], Mnist],
-        registry: dict[str, ModelSpec],
-        directory: Path | str = checkpoints.DEFAULT_DIR,
-        workers: int = 2,
+        self, load_data: Callable[[], Mnist], registry: dict[str, ModelSpec], directory: Path | str, workers: int = 2
     ) -> None:
-        self._load_data = load_data
-        self._registry = registry
-        self._directory = directory
-        self._lock = threading.Lock()
+        self._load_data, self._registry, self._directory = load_data, registry, directory
+        self._lock = threading.Condition()
         self._jobs: dict[str, Job] = {}
         self._queue: list[str] = []
         self._cancel: set[str] = set()
-        self._workers = workers
-        self._threads: list[threading.Thread] = []
+        self._slots = threading.Semaphore(max(1, workers))
+        self._dispatcher: threading.Thread | None = None
         self.generation = 0  # bumped whenever a checkpoint is written: a cache key for everything derived
 
     # --- called from the UI ---
 
-    def start(self, names: list[str], epochs: int | None = None) -> list[str]:
-        """Queue ``names`` for training; returns the ones that were already queued or running."""
-        skipped = []
+    def start(self, names: list[str], epochs: int | None = None, *, owner: str = "") -> list[str]:
+        """Queue ``names``; returns the ones already queued or running. Raises Refused for a request out of bounds."""
+        unknown = [n for n in names if n not in self._registry]
+        if unknown:
+            raise Refused(f"unknown model(s): {', '.join(unknown)}")
+        if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
+            raise Refused(f"epochs must be between 1 and {MAX_EPOCHS}, not {epochs}")
         with self._lock:
-            for name in names:
-                job = self._jobs.get(name)
-                if job is not None and job.state in ("queued", "running"):
-                    skipped.append(name)
-                    continue
-                spec = self._registry[name]
-                self._jobs[name] = Job(name, epochs or spec.recipe.epochs)
+            if owner and any(j.owner == owner and j.state in ACTIVE for j in self._jobs.values()):
+                raise Refused("your previous retrain is still queued or running: wait for it, or cancel it first")
+            skipped = [n for n in names if n in self._jobs and self._jobs[n].state in ACTIVE]
+            for name in (n for n in names if n not in skipped):
+                self._jobs[name] = Job(name, epochs or self._registry[name].recipe.epochs, owner)
                 self._queue.append(name)
                 self._cancel.discard(name)
             self._queue = longest_first(self._queue, self._registry, self._directory)
-            self._threads = [t for t in self._threads if t.is_alive()]
-            while len(self._threads) < min(self._workers, len(self._queue)):
-                thread = threading.Thread(target=self._run, name=f"aelab-trainer-{len(self._threads)}", daemon=True)
-                thread.start()
-                self._threads.append(thread)
+            if self._queue and self._dispatcher is None:
+                self._dispatcher = threading.Thread(target=self._dispatch, name="aelab-dispatch", daemon=True)
+                self._dispatcher.start()
         return skipped
 
-    def cancel(self, names: list[str] | None = None) -> None:
+    def cancel(self, names: list[str] | None = None, *, owner: str | None = None) -> list[str]:
+        """Cancel ``names`` (default: all); with ``owner``, only that owner's. Returns the names cancelled."""
+        done = []
         with self._lock:
             for name in names if names is not None else list(self._jobs):
                 job = self._jobs.get(name)
-                if job is None:
+                if job is None or job.state not in ACTIVE or (owner is not None and job.owner != owner):
                     continue
                 if job.state == "queued":
                     self._queue.remove(name)
                     job.state, job.message, job.finished = "cancelled", "cancelled before it started", time.time()
-                elif job.state == "running":
+                    self._lock.notify_all()
+                else:
                     self._cancel.add(name)
+                done.append(name)
+        return done
 
     def snapshot(self) -> dict[str, Job]:
         """A copy of every job, safe to read while training goes on."""
@@ -103,29 +111,66 @@ class Trainer:
 
     def active(self) -> bool:
         with self._lock:
-            return any(j.state in ("queued", "running") for j in self._jobs.values())
+            return any(j.state in ACTIVE for j in self._jobs.values())
 
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the queue is empty (tests, CLI); True if it emptied in time."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for thread in list(self._threads):
-            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
-        return not self.active()
-
-    # --- the worker thread ---
-
-    def _next(self) -> tuple[str, object] | None:
-        """The next job and its place in line for cores, taken together so that the line keeps the queue's order."""
+    def wait(self, timeout: float) -> bool:
+        """Block until no job is queued or running (tests, CLI); True if that happened within ``timeout`` s."""
         with self._lock:
-            if not self._queue:
-                # Leave the pool under the lock: a start() from now on sees this worker gone and starts another.
-                with contextlib.suppress(ValueError):
-                    self._threads.remove(threading.current_thread())
-                return None
-            name = self._queue.pop(0)
-            job = self._jobs[name]
-            job.state, job.started = "running", time.time()
-            return name, CORES.line_up()
+            return self._lock.wait_for(lambda: not any(j.state in ACTIVE for j in self._jobs.values()), timeout)
+
+    # --- the dispatcher and worker threads ---
+
+    def _dispatch(self) -> None:
+        """Hand the queue out in order: a free worker, then the next run's cores, then a thread that trains it."""
+        while True:
+            self._slots.acquire()
+            with self._lock:
+                if not self._queue:
+                    self._dispatcher = None  # under the lock: a start() from now on starts another dispatcher
+                    self._slots.release()
+                    return
+                name = self._queue.pop(0)
+                self._jobs[name].state, self._jobs[name].started = "running", time.time()
+            taken = CORES.acquire(self._registry[name].recipe.threads, give_up=lambda n=name: n in self._cancel)
+            if not taken:
+                self._slots.release()
+                self._finish(name, "cancelled", "cancelled before it started")
+                continue
+            threading.Thread(target=self._run, args=(name, taken), name=f"aelab-train-{name}", daemon=True).start()
+
+    def _run(self, name: str, cores: int) -> None:
+        try:
+            self._train(name)
+        finally:
+            CORES.release(cores)
+            self._slots.release()
+
+    def _train(self, name: str) -> None:
+        epochs, spec = self._jobs[name].epochs, self._registry[name]
+        override = None if epochs == spec.recipe.epochs else epochs
+        command = f"python -m ae train --model {name}" + (f" --epochs {epochs}" if override else "")
+
+        def progress(p: Progress) -> None:
+            values = {"epoch": p.epoch, "step": p.step, "steps": p.steps, "loss": p.loss, "fraction": p.fraction}
+            self._update(name, history=list(p.history), **values)
+
+        try:
+            meta = train_and_save(
+                spec, self._load_data(), directory=self._directory, epochs=override, progress=progress,
+                should_stop=lambda: name in self._cancel, command=command,
+            )  # fmt: skip
+        except checkpoints.TrainingBusy as e:
+            self._finish(name, "busy", str(e))
+        except Cancelled:
+            self._finish(name, "cancelled", "cancelled; the previous checkpoint is kept")
+        except Exception as e:  # Diverged, a bad recipe, a full disk: the page shows it, the server goes on
+            self._finish(name, "failed", str(e) if isinstance(e, Diverged) else f"{type(e).__name__}: {e}")
+        else:
+            m = meta["metrics"]
+            with self._lock:
+                self.generation += 1
+            message = f"test MSE {m['test_mse']:.5f} after {len(meta['history'])} epochs, {meta['wall_time_s']:.0f} s"
+            self._finish(name, "done", message, fraction=1.0, history=meta["history"])
 
     def _update(self, name: str, **values) -> None:
         with self._lock:
@@ -133,51 +178,8 @@ class Trainer:
             for k, v in values.items():
                 setattr(job, k, v)
 
-    def _run(self) -> None:
-        while (turn := self._next()) is not None:
-            name, ticket = turn
-            with CORES.using(ticket):
-                self._run_one(name)
-
-    def _run_one(self, name: str) -> None:
-        job_epochs = self._jobs[name].epochs
-        spec = self._registry[name]
-
-        def progress(p: Progress, name: str = name) -> None:
-            self._update(
-                name, epoch=p.epoch, step=p.step, steps=p.steps, loss=p.loss, fraction=p.fraction,
-                history=list(p.history),
-            )  # fmt: skip
-
-        def should_stop(name: str = name) -> bool:
-            return name in self._cancel
-
-        try:
-            meta = train_and_save(
-                spec, self._load_data(), directory=self._directory,
-                epochs=None if job_epochs == spec.recipe.epochs else job_epochs,
-                progress=progress, should_stop=should_stop,
-                command=f"python -m ae train --model {name}"
-                + ("" if job_epochs == spec.recipe.epochs else f" --epochs {job_epochs}"),
-            )  # fmt: skip
-        except checkpoints.TrainingBusy as e:
-            self._finish(name, "busy", str(e))
-        except Cancelled:
-            self._finish(name, "cancelled", "cancelled; the previous checkpoint is kept")
-        except Diverged as e:
-            self._finish(name, "failed", str(e))
-        except Exception as e:
-            self._finish(name, "failed", f"{type(e).__name__}: {e}")
-        else:
-            m = meta["metrics"]
-            with self._lock:
-                self.generation += 1
-            self._finish(
-                name, "done", f"test MSE {m['test_mse']:.5f} after {len(meta['history'])} epochs, "
-                f"{meta['wall_time_s']:.0f} s", fraction=1.0, history=meta["history"],
-            )  # fmt: skip
-
     def _finish(self, name: str, state: str, message: str, **values) -> None:
         with self._lock:
             self._cancel.discard(name)
-        self._update(name, state=state, message=message, finished=time.time(), **values)
+            self._update(name, state=state, message=message, finished=time.time(), **values)
+            self._lock.notify_all()

@@ -33,7 +33,7 @@ def fit_pca(train: np.ndarray) -> PCA:
     return PCA(mean, vecs[:, order].T)
 
 
-def pca_reconstruct(pca: PCA, x: np.ndarray, k: int, bits: int | None = None, lo=None, hi=None) -> np.ndarray:
+def pca_reconstruct(pca: PCA, x: np.ndarray, k: int, bits: int | None = None, *, lo=None, hi=None) -> np.ndarray:
     """Reconstruct (N, 784) digits from a k-value PCA code, optionally sent at ``bits`` per value."""
     z = pca.encode(x, k)
     if bits is not None:
@@ -42,8 +42,8 @@ def pca_reconstruct(pca: PCA, x: np.ndarray, k: int, bits: int | None = None, lo
     return np.clip(pca.decode(z), 0.0, 1.0)
 
 
-# Each codec at its best: optimised Huffman tables shrink a 28x28 JPEG from ~430 to ~270 bytes at q=20 (the
-# default tables alone are ~150 bytes), and PNG tries its zlib settings.
+# Each codec at its best: a 28x28 JPEG is mostly its tables, so it gets optimised Huffman tables, and PNG tries
+# its zlib settings.
 CODEC_OPTIONS = {"PNG": {"optimize": True}, "JPEG": {"optimize": True}}
 
 

@@ -168,7 +168,7 @@ KIND_DASH = {
     "lossless": "solid",
 }
 FAMILY_ORDER = ["linear", "conv", "PCA", "JPEG", "WebP", "PNG"]
-LABELLED = ("linear", "conv")  # only the autoencoders' float32 points carry a name: 57 labels overlap
+LABELLED = ("linear", "conv")  # only the autoencoders' float32 points carry a name: a label on every point overlaps
 
 
 def direction(metric: str, cost: str = "bits per pixel") -> str:

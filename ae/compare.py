@@ -14,7 +14,8 @@ from ae.registry import REGISTRY, ModelSpec
 
 COLUMNS = [
     "model", "family", "group", "code shape", "code values", "compression ratio", "test MSE", "PSNR (dB)", "SSIM",
-    "code bytes (float32)", "code bytes (8-bit)", "parameters", "epochs", "training time (s)", "checkpoint", "note",
+    "code bytes (float32)", "code bytes (8-bit)", "parameters", "epochs", "training time (s)", "checkpoint", "origin",
+    "note",
 ]  # fmt: skip
 
 
@@ -69,12 +70,19 @@ def model_row(
 
 def comparison_table(
     data: Mnist,
-    directory: Path | str = checkpoints.DEFAULT_DIR,
+    directory: Path | str | checkpoints.Folders | None = None,
     registry: dict[str, ModelSpec] | None = None,
     measure: bool = True,
 ) -> pd.DataFrame:
+    """Every registry model's row, each read from the folder that serves it (``checkpoints.folders``: by default
+    the workspace's checkpoint when it has one, else the shipped one), and where that checkpoint comes from."""
     registry = REGISTRY if registry is None else registry
-    rows = [model_row(spec, data, directory, registry, measure) for spec in registry.values()]
+    source = checkpoints.folders(directory)
+    rows = []
+    for spec in registry.values():
+        folder, origin = source.resolve(spec.name, registry)
+        row = model_row(spec, data, folder, registry, measure)
+        rows.append({**row, "origin": origin if row["checkpoint"] in ("fresh", "stale") else None})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ae.inference import EVAL_BATCH, cat_batches
 from ae.metrics import reconstruct
 
 
@@ -15,13 +16,11 @@ def _batch(digit: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(digit, dtype=np.float32)).reshape(1, 1, 28, 28)
 
 
-@torch.inference_mode()
 def interpolate(model: nn.Module, a: np.ndarray, b: np.ndarray, ts: list[float]) -> np.ndarray:
     """Decode (1-t)·z_a + t·z_b for each t: a walk through the model's code space. Returns (len(ts), 28, 28)."""
-    model.eval()
-    za, zb = model.encode(_batch(a)), model.encode(_batch(b))
+    za, zb = (cat_batches(model.encode, model, _batch(d)) for d in (a, b))
     t = torch.tensor(ts, dtype=za.dtype).reshape(-1, *([1] * (za.dim() - 1)))
-    return model.decode((1 - t) * za + t * zb)[:, 0].numpy()
+    return cat_batches(model.decode, model, (1 - t) * za + t * zb)[:, 0].numpy()
 
 
 def pixel_blend(a: np.ndarray, b: np.ndarray, ts: list[float]) -> np.ndarray:
@@ -37,7 +36,6 @@ class ErrorRanking:
     class_mean: np.ndarray  # mean error per label 0..9
 
 
-@torch.inference_mode()
 def rank_errors(model: nn.Module, images: torch.Tensor, labels: np.ndarray) -> ErrorRanking:
     rec = reconstruct(model, images)
     errors = (rec - images).pow(2).flatten(1).mean(1).numpy()
@@ -46,12 +44,9 @@ def rank_errors(model: nn.Module, images: torch.Tensor, labels: np.ndarray) -> E
     return ErrorRanking(errors, order, class_mean)
 
 
-@torch.inference_mode()
-def codes(model: nn.Module, images: torch.Tensor, batch_size: int = 2000) -> np.ndarray:
+def codes(model: nn.Module, images: torch.Tensor, batch_size: int = EVAL_BATCH) -> np.ndarray:
     """Each digit's code, flattened: (N, code values)."""
-    model.eval()
-    parts = [model.encode(images[i : i + batch_size]).flatten(1) for i in range(0, len(images), batch_size)]
-    return torch.cat(parts).numpy()
+    return cat_batches(lambda x: model.encode(x).flatten(1), model, images, batch_size=batch_size).numpy()
 
 
 @dataclass(frozen=True)

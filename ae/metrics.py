@@ -14,12 +14,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ae.inference import EVAL_BATCH, cat_batches, sum_batches, to_model
 from ae.models import PIXELS
-
-# Digits per forward pass: big enough for fast kernels, small enough that the conv model's first layer (200 kB a
-# digit) stays in cache. conv-8 on the 10k test digits, 2 threads: 0.56 s at 128, 1.12 s at 256, 1.79 s at 1,024
-# (Xeon, 2 MB L2 a core); 2,000 peaked at 1.7 GB, a 400 MB activation page-faulted in on every batch.
-EVAL_BATCH = 128
 
 
 @dataclass(frozen=True)
@@ -47,7 +43,7 @@ class CodeSize:
 @torch.inference_mode()
 def measure_code(model: nn.Module) -> CodeSize:
     """Run the encoder on a dummy batch and count what comes out."""
-    z = model.encode(torch.zeros(2, 1, 28, 28, device=next(model.parameters()).device))
+    z = model.encode(to_model(model, torch.zeros(2, 1, 28, 28)))
     shape = tuple(z.shape[1:])
     return CodeSize(shape, math.prod(shape))
 
@@ -106,13 +102,10 @@ class Quality:
     ssim: float  # mean structural similarity (Gaussian window 11, sigma 1.5), data range 1
 
 
-@torch.inference_mode()
 def reconstruct(model: nn.Module, images: torch.Tensor, batch_size: int = EVAL_BATCH) -> torch.Tensor:
-    model.eval()
-    return torch.cat([model(images[i : i + batch_size]) for i in range(0, len(images), batch_size)])
+    return cat_batches(model, model, images, batch_size=batch_size)
 
 
-@torch.inference_mode()
 def evaluate(
     model: nn.Module, images: torch.Tensor, inputs: torch.Tensor | None = None, batch_size: int = EVAL_BATCH
 ) -> Quality:
@@ -120,17 +113,12 @@ def evaluate(
 
     ``inputs`` (say, noisy copies) are fed to the model instead of the images, which remain the target.
     """
-    model.eval()
-    sq_err = 0.0
-    ssim_sum = 0.0
-    for i in range(0, len(images), batch_size):
-        x = images[i : i + batch_size]
-        y = model(x if inputs is None else inputs[i : i + batch_size])
-        sq_err += F.mse_loss(y, x, reduction="sum").item()
-        ssim_sum += ssim(y, x).sum().item()
+
+    def sums(x: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y = model(x)
+        return F.mse_loss(y, target, reduction="sum"), ssim(y, target).sum()
+
+    source = images if inputs is None else inputs
+    sq_err, ssim_sum = sum_batches(sums, model, source, images, batch_size=batch_size)
     mse = sq_err / images.numel()
     return Quality(mse=mse, psnr=psnr(mse), ssim=ssim_sum / len(images))
-
-
-def per_image_mse(original: torch.Tensor, reconstruction: torch.Tensor) -> torch.Tensor:
-    return (original - reconstruction).pow(2).flatten(1).mean(1)

@@ -6,8 +6,11 @@ in a 28x28 field with their centre of mass at the centre. Light ink on a dark ba
 
 from __future__ import annotations
 
+import hashlib
 import io
+import threading
 import warnings
+from collections import OrderedDict
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -22,6 +25,13 @@ MAX_PIXELS = 80_000_000  # any phone photo up to 80 megapixels (JPEGs decode at 
 # MNIST's pen: about 1/16 of the frame, like 18 px on 280.
 CANVAS_SIZE, CANVAS_STROKE = 256, 16
 WORKING_SIZE = 1024  # big photos are shrunk to this before finding the digit: the result is 28x28 anyway
+# The only decoders an upload may reach. Without a list Pillow tries every format it knows, and EPS hands the file
+# to Ghostscript, an external program, where it is installed.
+UPLOAD_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
+# The canvas sends a PNG of its own size; anything much larger did not come from it, and a small PNG can claim
+# an enormous size (a few KB inflating to gigabytes).
+MAX_CANVAS_SIDE = 4 * CANVAS_SIZE
+DECODED_KEPT = 32  # uploads remembered by content hash: a rerun, or the same file again, is not decoded again
 
 
 class InputError(ValueError):
@@ -114,19 +124,66 @@ def image_to_mnist(image: Image.Image) -> np.ndarray | None:
 
 
 def read_upload(data: bytes) -> np.ndarray:
-    """Uploaded file bytes -> 28x28 digit. Raises InputError with a message for the user."""
+    """Uploaded file bytes -> 28x28 digit. Raises InputError with a message for the user.
+
+    Each distinct file (by SHA-256 of its bytes) is decoded once: the page calls this on every rerun.
+    """
     if not data:
         raise InputError("The file is empty.")
     if len(data) > MAX_UPLOAD_BYTES:
         raise InputError(f"The file is {len(data) / 1e6:.1f} MB; the limit is {MAX_UPLOAD_BYTES / 1e6:.0f} MB.")
+    key = hashlib.sha256(data).hexdigest()
+    with _decoded_lock:
+        result = _decoded.get(key)
+        if result is not None:
+            _decoded.move_to_end(key)
+    if result is None:
+        try:
+            result = _decode_upload(data)
+        except InputError as e:
+            result = e
+        with _decoded_lock:
+            _decoded[key] = result
+            while len(_decoded) > DECODED_KEPT:
+                _decoded.popitem(last=False)
+    if isinstance(result, InputError):
+        raise InputError(str(result))
+    return result.copy()  # the kept array stays as decoded, whatever the caller does with its copy
+
+
+_decoded: OrderedDict[str, np.ndarray | InputError] = OrderedDict()
+_decoded_lock = threading.Lock()  # every browser session's script runs in its own thread
+
+
+def forget_uploads() -> None:
+    """Drop every remembered upload (tests that count decodes start from none)."""
+    with _decoded_lock:
+        _decoded.clear()
+
+
+def _decode_upload(data: bytes) -> np.ndarray:
+    image = _open_image(data, UPLOAD_FORMATS, draft=True)
+    image.thumbnail((WORKING_SIZE, WORKING_SIZE))
+    digit = image_to_mnist(image)
+    if digit is None:
+        raise InputError("No digit found: the picture looks blank.")
+    return digit
+
+
+def _open_image(data: bytes, formats: tuple[str, ...], *, draft: bool = False, max_side: int = 0) -> Image.Image:
+    """Open and decode ``data`` with only ``formats``' decoders, refusing huge pictures (over MAX_PIXELS, or with a
+    side over ``max_side`` when given) before decoding them."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=list(formats))
             w, h = image.size
             if w * h > MAX_PIXELS:
                 raise InputError(f"The picture is too large: {w}×{h} pixels, over the {MAX_PIXELS / 1e6:.0f} MP limit.")
-            image.draft("L", (WORKING_SIZE, WORKING_SIZE))  # JPEG: decode at reduced size, much faster
+            if max_side and max(w, h) > max_side:
+                raise InputError(f"The picture is too large: {w}×{h} pixels, over {max_side} on a side.")
+            if draft:
+                image.draft("L", (WORKING_SIZE, WORKING_SIZE))  # JPEG: decode at reduced size, much faster
             image.load()
     except InputError:
         raise
@@ -134,14 +191,20 @@ def read_upload(data: bytes) -> np.ndarray:
         # Pillow refuses before reading the size for us; its text speaks of attacks, which helps no student.
         raise InputError(f"The picture is too large: over the {MAX_PIXELS / 1e6:.0f} MP limit.") from e
     except UnidentifiedImageError as e:
-        raise InputError("That file is not a picture this app can read (PNG, JPEG, GIF, BMP or WebP).") from e
+        kinds = ", ".join(formats[:-1]) + f" or {formats[-1]}" if len(formats) > 1 else formats[0]
+        raise InputError(f"That file is not a picture this app reads: only {kinds} files are opened.") from e
     except (OSError, SyntaxError, ValueError) as e:  # truncated or corrupt image data
         raise InputError(f"The picture's data is damaged or incomplete ({e}).") from e
-    image.thumbnail((WORKING_SIZE, WORKING_SIZE))
-    digit = image_to_mnist(image)
-    if digit is None:
-        raise InputError("No digit found: the picture looks blank.")
-    return digit
+    return image
+
+
+def canvas_rgba(png: bytes | None) -> np.ndarray | None:
+    """The canvas' PNG (None before the first stroke) -> (H, W, 4) uint8 RGBA. Only a PNG the canvas' size or
+    near it is decoded: the bytes come from the browser, and a component could be sent anything."""
+    if png is None:
+        return None
+    image = _open_image(png, ("PNG",), max_side=MAX_CANVAS_SIDE)
+    return np.asarray(image.convert("RGBA"))
 
 
 def light_background(gray: np.ndarray) -> bool:

@@ -10,18 +10,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ae.metrics import EVAL_BATCH, Quality, psnr, ssim
-from ae.models import PIXELS
+from ae.inference import EVAL_BATCH, map_batches, totals
+from ae.metrics import Quality, psnr, ssim
 
 
-@torch.inference_mode()
 def code_range(model: nn.Module, images: torch.Tensor, batch_size: int = EVAL_BATCH) -> tuple[float, float]:
-    model.eval()
-    lo, hi = float("inf"), float("-inf")
-    for i in range(0, len(images), batch_size):
-        z = model.encode(images[i : i + batch_size])
-        lo, hi = min(lo, float(z.min())), max(hi, float(z.max()))
-    return lo, hi
+    """The smallest and largest value of ``model``'s codes of ``images``."""
+    ends = map_batches(lambda x: model.encode(x).aminmax(), model, images, batch_size=batch_size)
+    return min(float(lo) for lo, _ in ends), max(float(hi) for _, hi in ends)
 
 
 def quantize(z: torch.Tensor, lo: float, hi: float, bits: int) -> torch.Tensor:
@@ -34,25 +30,19 @@ def dequantize(q: torch.Tensor, lo: float, hi: float, bits: int) -> torch.Tensor
     return lo + q / (2**bits - 1) * (hi - lo)
 
 
-def bits_per_pixel(code_values: int, bits: int) -> float:
-    return code_values * bits / PIXELS
-
-
-@torch.inference_mode()
 def evaluate_quantized(
-    model: nn.Module, images: torch.Tensor, lo: float, hi: float, bits: int | None, batch_size: int = EVAL_BATCH
+    model: nn.Module, images: torch.Tensor, lo: float, hi: float, bits: int | None, *, batch_size: int = EVAL_BATCH
 ) -> tuple[Quality, torch.Tensor]:
     """Quality when the code is sent at ``bits`` per value (None: float32 as is); also returns the outputs."""
-    model.eval()
-    outs, sq, ss = [], 0.0, 0.0
-    for i in range(0, len(images), batch_size):
-        x = images[i : i + batch_size]
+
+    def step(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         z = model.encode(x)
         if bits is not None:
             z = dequantize(quantize(z, lo, hi, bits), lo, hi, bits)
         y = model.decode(z)
-        outs.append(y)
-        sq += (y - x).pow(2).sum().item()
-        ss += ssim(y, x).sum().item()
+        return y, (y - x).pow(2).sum(), ssim(y, x).sum()
+
+    parts = map_batches(step, model, images, batch_size=batch_size)
+    sq, ss = totals(p[1:] for p in parts)
     mse = sq / images.numel()
-    return Quality(mse, psnr(mse), ss / len(images)), torch.cat(outs)
+    return Quality(mse, psnr(mse), ss / len(images)), torch.cat([p[0] for p in parts]).cpu()

@@ -9,6 +9,9 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -43,13 +46,17 @@ def _quality(x: torch.Tensor, y: torch.Tensor) -> Quality:
     return Quality(mse, psnr(mse), float(ssim(y, x).mean()))
 
 
-def _row(name, family, kind, values, bits_per_value, bpp, q: Quality, acc: float, n: int) -> dict:
-    return dict(zip(COLUMNS, [name, family, kind, values, bits_per_value, bpp, values / PIXELS if values else
-                              None, q.mse, q.psnr, q.ssim, acc, n], strict=True))  # fmt: skip
+def _row(name: str, family: str, kind: str, *, values, bits, bpp: float, q: Quality, acc: float, n: int) -> dict:
+    """One point of the chart, its values in COLUMNS' order."""
+    ratio = values / PIXELS if values else None
+    return dict(
+        zip(COLUMNS, [name, family, kind, values, bits, bpp, ratio, q.mse, q.psnr, q.ssim, acc, n], strict=True)
+    )
 
 
-def _classifier(directory: Path | str):
-    model, meta = checkpoints.load(CLASSIFIER.name, directory, {CLASSIFIER.name: CLASSIFIER})
+def _classifier(source: checkpoints.Folders):
+    folder, _ = source.resolve(CLASSIFIER.name, {CLASSIFIER.name: CLASSIFIER})
+    model, meta = checkpoints.load(CLASSIFIER.name, folder, {CLASSIFIER.name: CLASSIFIER})
     return model, meta["weights_sha256"]
 
 
@@ -57,9 +64,7 @@ def _accuracy(clf: torch.nn.Module, y: torch.Tensor, labels: torch.Tensor) -> fl
     return float((predict(clf, y) == labels[: len(y)]).float().mean())
 
 
-def model_rows(
-    name: str, spec: ModelSpec, model: torch.nn.Module, meta: dict, data: Mnist, clf: torch.nn.Module
-) -> list[dict]:
+def model_rows(spec: ModelSpec, model: torch.nn.Module, meta: dict, data: Mnist, clf: torch.nn.Module) -> list[dict]:
     """A model's points: its code sent as float32, at 8 and at 4 bits per value."""
     x, labels = data.test_images(), torch.from_numpy(data.test_y)
     values = measure_code(model).values
@@ -69,7 +74,10 @@ def model_rows(
         q, y = evaluate_quantized(model, x, lo, hi, bits)
         b = bits or 32
         kind = "float32 code" if bits is None else f"{bits}-bit code"
-        rows.append(_row(name, spec.family, kind, values, b, values * b / PIXELS, q, _accuracy(clf, y, labels), len(x)))
+        acc = _accuracy(clf, y, labels)
+        rows.append(
+            _row(spec.name, spec.family, kind, values=values, bits=b, bpp=values * b / PIXELS, q=q, acc=acc, n=len(x))
+        )
     return rows
 
 
@@ -77,6 +85,7 @@ def baseline_rows(
     data: Mnist,
     clf: torch.nn.Module,
     pca_sizes: list[int],
+    *,
     codecs: list[tuple[str, int | None]] | None = None,
     codec_digits: int | None = None,
     log=None,
@@ -85,7 +94,8 @@ def baseline_rows(
     x, labels = data.test_images(), torch.from_numpy(data.test_y)
     n = len(x)
     original = Quality(0.0, float("inf"), 1.0)
-    rows = [_row("original", "original", "8-bit pixels", None, 8, 8.0, original, _accuracy(clf, x, labels), n)]
+    acc = _accuracy(clf, x, labels)
+    rows = [_row("original", "original", "8-bit pixels", values=None, bits=8, bpp=8.0, q=original, acc=acc, n=n)]
     train_flat = data.train_x.reshape(-1, PIXELS) / 255.0
     pca = fit_pca(train_flat)
     flat = data.test_x.reshape(-1, PIXELS) / 255.0
@@ -93,11 +103,12 @@ def baseline_rows(
         z = pca.encode(train_flat, k)
         lo, hi = float(z.min()), float(z.max())
         for bits in (None, 8):
-            y = to_tensor(pca_reconstruct(pca, flat, k, bits, lo, hi))
+            y = to_tensor(pca_reconstruct(pca, flat, k, bits, lo=lo, hi=hi))
             b = bits or 32
             kind = "float32 code" if bits is None else "8-bit code"
+            acc = _accuracy(clf, y, labels)
             rows.append(
-                _row(f"PCA-{k}", "PCA", kind, k, b, k * b / PIXELS, _quality(x, y), _accuracy(clf, y, labels), n)
+                _row(f"PCA-{k}", "PCA", kind, values=k, bits=b, bpp=k * b / PIXELS, q=_quality(x, y), acc=acc, n=n)
             )
     if log:
         log("PCA measured")
@@ -110,7 +121,8 @@ def baseline_rows(
         family = {"WEBP": "WebP"}.get(codec, codec)
         kind = "lossless" if codec == "PNG" else "lossy"
         bpp = r.mean_bytes * 8 / PIXELS
-        rows.append(_row(label, family, kind, None, None, bpp, _quality(xs, y), _accuracy(clf, y, labels), m))
+        acc = _accuracy(clf, y, labels)
+        rows.append(_row(label, family, kind, values=None, bits=None, bpp=bpp, q=_quality(xs, y), acc=acc, n=m))
     if log:
         log("codecs measured")
     return rows
@@ -152,72 +164,125 @@ def load_stored(directory: Path | str = checkpoints.DEFAULT_DIR) -> dict:
 
 
 def save_stored(stored: dict, directory: Path | str = checkpoints.DEFAULT_DIR) -> None:
-    with contextlib.suppress(OSError):  # a read-only checkout still shows the chart; it is just measured again
+    with contextlib.suppress(OSError):  # a read-only folder still shows the chart; it is just measured again
         atomic_write(stored_path(directory), (json.dumps(stored, indent=1) + "\n").encode())
+
+
+def stored_files(directory: Path | str | checkpoints.Folders | None = None) -> list[Path]:
+    """The rd.json files read for ``directory`` (see ``checkpoints.folders``), the one written to first."""
+    source = checkpoints.folders(directory)
+    files = [stored_path(source.writable)]
+    if source.workspace is not None:
+        files.append(stored_path(source.shipped))
+    return files
+
+
+def _kept(stores: list[dict], name: str | None, key: dict) -> list[dict] | None:
+    """Stored rows of model ``name`` (None: the baselines) whose key matches, from the first store that has them.
+    A retrained model's points are in the workspace's store, the shipped model's in the shipped one."""
+    for stored in stores:
+        kept = stored.get("baselines") if name is None else stored.get("models", {}).get(name)
+        if kept and kept.get("key") == key:
+            return kept["rows"]
+    return None
+
+
+def _store(fresh: dict, directory: Path) -> None:
+    stored = load_stored(directory)  # re-read: another session may have stored points meanwhile
+    stored.setdefault("models", {}).update(fresh["models"])
+    if fresh["baselines"]:
+        stored["baselines"] = fresh["baselines"]
+    save_stored(stored, directory)
+
+
+@dataclass
+class _Pass:
+    """One rd_table call: what every model's points need, and the points measured in it (to store)."""
+
+    data: Mnist
+    source: checkpoints.Folders
+    registry: dict[str, ModelSpec]
+    clf: torch.nn.Module
+    clf_sha: str
+    stores: list[dict]
+    budget: Callable[[], AbstractContextManager]
+    log: Callable[[str], None] | None = None
+    t0: float = field(default_factory=time.perf_counter)
+    fresh: dict = field(default_factory=lambda: {"models": {}, "baselines": None})
+
+
+def _model_points(name: str, run: _Pass) -> list[dict] | None:
+    """Model ``name``'s points, stored or measured (and then added to ``run.fresh``); None without a usable
+    checkpoint."""
+    folder, _ = run.source.resolve(name, run.registry)
+    try:
+        meta = checkpoints.read_sidecar(name, folder)
+    except checkpoints.CheckpointError:
+        return None
+    key = model_key(meta, run.data, run.clf_sha)
+    points = _kept(run.stores, name, key)
+    if points is None:
+        try:
+            model, meta = checkpoints.load(name, folder, run.registry)
+        except checkpoints.CheckpointError:
+            return None
+        with run.budget():
+            points = model_rows(run.registry[name], model, meta, run.data, run.clf)
+        run.fresh["models"][name] = {"key": key, "rows": points}
+        if run.log:
+            run.log(f"{name} measured: {time.perf_counter() - run.t0:.1f} s")
+    return points
 
 
 def rd_table(
     data: Mnist,
-    directory: Path | str = checkpoints.DEFAULT_DIR,
+    directory: Path | str | checkpoints.Folders | None = None,
     registry: dict[str, ModelSpec] | None = None,
     *,
     remeasure: bool = False,
     save: bool = True,
     codec_digits: int | None = None,
     log=None,
+    budget: Callable[[], AbstractContextManager] = contextlib.nullcontext,
 ) -> pd.DataFrame:
     """One row per point of the rate–distortion chart.
 
-    Points are measured on the test digits and kept in ``checkpoints/rd.json`` under a key of everything they
-    depend on (weights hash, classifier hash, data fingerprint, settings). Measuring all of them takes about a
-    minute on 2 cores (57 classifier passes over 10,000 digits, 130,000 codec round trips), reading them
-    milliseconds; so points whose key still matches are read unless ``remeasure``, and any model retrained since
-    is measured again. ``python -m ae rd`` re-measures everything.
+    Points are measured on the test digits and kept in ``rd.json`` under a key of everything they depend on
+    (weights hash, classifier hash, data fingerprint, settings). Measuring them all takes a minute, reading them
+    milliseconds: points whose key still matches are read unless ``remeasure``; a model retrained since is measured.
+
+    ``directory`` is read as ``checkpoints.folders`` says: by default each model from the folder that serves it,
+    points from the workspace's rd.json and then the shipped one, new points written to the workspace's only. A
+    folder named explicitly is read and written alone (``python -m ae rd --checkpoints checkpoints`` rewrites the
+    shipped points). Each measurement runs inside ``budget()`` (the app passes its core budget), so that reading
+    stored points never waits for a core.
     """
     registry = REGISTRY if registry is None else registry
-    t0 = time.perf_counter()
-    clf, clf_sha = _classifier(directory)
-    stored = {} if remeasure else load_stored(directory)
-    fresh = {"models": {}, "baselines": None}
+    source = checkpoints.folders(directory)
+    clf, clf_sha = _classifier(source)
+    stores = [] if remeasure else [load_stored(f.parent) for f in stored_files(source)]
+    run = _Pass(
+        data=data, source=source, registry=registry, clf=clf, clf_sha=clf_sha, stores=stores, budget=budget, log=log
+    )
     rows, sizes = [], set()
     for name, spec in registry.items():
         if spec.group not in ("seed", "matched"):
             continue  # denoisers answer another question
-        try:
-            meta = checkpoints.read_sidecar(name, directory)
-        except checkpoints.CheckpointError:
-            continue
-        key = model_key(meta, data, clf_sha)
-        kept = stored.get("models", {}).get(name)
-        if kept and kept.get("key") == key:
-            model_points = kept["rows"]
-        else:
-            try:
-                model, meta = checkpoints.load(name, directory, registry)
-            except checkpoints.CheckpointError:
-                continue
-            model_points = model_rows(name, spec, model, meta, data, clf)
-            fresh["models"][name] = {"key": key, "rows": model_points}
-            if log:
-                log(f"{name} measured: {time.perf_counter() - t0:.1f} s")
-        rows += model_points
-        sizes.add(int(model_points[0]["code values"]))
+        model_points = _model_points(name, run)
+        if model_points:
+            rows += model_points
+            sizes.add(int(model_points[0]["code values"]))
     key = baseline_key(data, clf_sha, sorted(sizes))
-    kept = stored.get("baselines")
-    if kept and kept.get("key") == key and not codec_digits:
-        base = kept["rows"]
-    else:
-        base = baseline_rows(data, clf, sorted(sizes), codec_digits=codec_digits, log=log)
+    base = None if codec_digits else _kept(stores, None, key)
+    if base is None:
+        with budget():
+            base = baseline_rows(data, clf, sorted(sizes), codec_digits=codec_digits, log=log)
         if not codec_digits:  # a partial codec run is not the chart's data
-            fresh["baselines"] = {"key": key, "rows": base}
-    if save and (fresh["models"] or fresh["baselines"]):
-        stored = load_stored(directory)  # re-read: another session may have stored points meanwhile
-        stored.setdefault("models", {}).update(fresh["models"])
-        if fresh["baselines"]:
-            stored["baselines"] = fresh["baselines"]
-        save_stored(stored, directory)
+            run.fresh["baselines"] = {"key": key, "rows": base}
+    if save and (run.fresh["models"] or run.fresh["baselines"]):
+        _store(run.fresh, source.writable)
     if log:
-        log(f"all points: {time.perf_counter() - t0:.1f} s")
+        log(f"all points: {time.perf_counter() - run.t0:.1f} s")
     return pd.DataFrame(base[:1] + rows + base[1:], columns=COLUMNS)
 
 

@@ -34,7 +34,7 @@ class Recipe:
     # "logit-rrr": linear models start from the reduced-rank regression of the pixels' logits (ae.warmstart)
     init: str = "pytorch"
     # Intra-op threads. Fixed by the recipe: another count sums in another order and gives other weights. A run holds
-    # that many cores (ae.threads.CORES); one is the default, since two runs side by side on one core each use two
+    # that many cores (ae.cores.CORES); one is the default, since two runs side by side on one core each use two
     # cores better than one run on both.
     threads: int = 1
 
@@ -44,11 +44,27 @@ class Recipe:
 
 
 @dataclass(frozen=True)
+class ClassifierRecipe:
+    """How the reference digit classifier (ae.classifier) is trained: Adam on cross-entropy with OneCycleLR."""
+
+    epochs: int
+    batch_size: int
+    lr: float  # OneCycleLR's peak rate
+    warmup: float  # OneCycleLR's pct_start
+    seed: int = 0
+    threads: int = 1  # intra-op threads: fixed, as for Recipe, since another count gives other weights
+    train_subset: int | None = None  # use only the first N training digits (tests)
+
+
+@dataclass(frozen=True)
 class ModelSpec:
+    """A registry entry: a model's name, its architecture, and the recipe that trains it (a ClassifierRecipe for the
+    reference classifier, whose entry is ``ae.classifier.SPEC``)."""
+
     name: str
     family: str
     args: dict = field(default_factory=dict)
-    recipe: Recipe = Recipe(epochs=5, batch_size=25, lr=1e-3)
+    recipe: Recipe | ClassifierRecipe = Recipe(epochs=5, batch_size=25, lr=1e-3)
     description: str = ""
     group: str = "seed"  # "seed" (the notebook's models), "matched" (equal-code-size rivals), "denoise"
 
@@ -94,24 +110,23 @@ def _conv(code_channels: int, recipe: Recipe, group: str = "seed", suffix: str =
     )
 
 
-# Test MSE of the seed notebook's recipe on the 10k test digits (../shared/README.md): a faster recipe must still
-# reach these. The conv bar is the notebook's result with all 8 code channels alive.
+# The seed notebook's own test MSEs on the 10k test digits (the "seed bar" column of bench/README.md): a faster
+# recipe must still reach them. The conv bar is the notebook's result with all 8 code channels alive.
 SEED_BARS = {"linear-32": 0.0097, "linear-64": 0.0037, "linear-128": 0.0016, "linear-256": 0.0010, "conv-8": 0.0027}
 
 LINEAR_RECIPE = Recipe(epochs=8, batch_size=64, lr=5e-3)
 # The seed's linear models start from the reduced-rank regression of the pixels' logits (ae.warmstart), one fit
-# shared by all four, and need one epoch of Adam from there where PyTorch's start needed 5-7. The wider the code,
-# the nearer that start is to the optimum and the smaller the peak rate that polishes it best. bench/README.md.
+# shared by all four, so one epoch of Adam polishes them. The wider the code, the nearer that start is to the
+# optimum and the smaller the peak rate that polishes it best (the rates tried are in bench/README.md).
 SEED_LINEAR_LR = {32: 1e-2, 64: 7e-3, 128: 5e-3, 256: 3.5e-3}
 SEED_LINEAR_RECIPE = Recipe(epochs=1, batch_size=64, lr=5e-3, init="logit-rrr")
-# Small batches learn the conv AE most per image seen (batch 16 beat 24, 32 and 64 at equal epochs). With its code
-# channels centred at the start (ae.train) and a peak lr of 7e-3 it reaches the seed's bar in 5 epochs where the
-# seed recipe takes 30. The bar holds for 3 of 4 seeds tried (test MSE 0.00254, 0.00290, 0.00269, 0.00260 for seeds
-# 0-3); the previous recipe, 6 epochs at 3e-3, held for 1 of 3. bench/README.md has the runs.
+# Small batches learn the conv AE most per image seen. With its code channels centred at the start (ae.train) and a
+# high peak rate it reaches the seed's bar in far fewer epochs than the seed recipe; the seeds and rates tried are
+# in bench/README.md.
 CONV_RECIPE = Recipe(epochs=5, batch_size=16, lr=7e-3)
 # conv-8 alone decides how long retraining the seed's five models takes, so it holds both cores, and its batch grows
-# as the rate decays: a second thread adds 1.3-1.4x at batch 16 but 1.4-1.9x at 32-64 on 2 cores. Test MSE 0.00260 in
-# the same 5 epochs, 74-78 s against 125 s for the one-thread recipe above (bench/README.md).
+# as the rate decays: a second thread gains little at batch 16 and much more at 32-64, and with the batch growing
+# only once the rate is low the model still reaches its bar in the same epochs.
 SEED_CONV_RECIPE = replace(CONV_RECIPE, batch_sizes=(16, 16, 32, 32, 64), threads=2)
 # Denoising: the same architectures, fed clip(x + N(0, 0.5²)) with the clean digit as target.
 DENOISE_STD = 0.5
@@ -130,10 +145,6 @@ REGISTRY: dict[str, ModelSpec] = {
         _conv(1, CONV_RECIPE, "matched"),
     ]
 }
-
-
-def in_group(group: str, registry: dict[str, ModelSpec] | None = None) -> dict[str, ModelSpec]:
-    return {n: s for n, s in (REGISTRY if registry is None else registry).items() if s.group == group}
 
 
 def get_spec(name: str, registry: dict[str, ModelSpec] | None = None) -> ModelSpec:

@@ -1,130 +1,98 @@
-"""One training run end to end: take the model's lock, train, measure, save the checkpoint.
+"""One training run end to end: take the model's lock, train, measure, save the checkpoint with its sidecar.
 
 The CLI and the app both train through here, so a checkpoint always carries the same metadata.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
 
-from ae import checkpoints
+from ae import checkpoints, workspace
+from ae.cores import torch_threads
 from ae.data import Mnist
 from ae.metrics import evaluate, measure_code, parameter_count
 from ae.quantize import code_range
 from ae.registry import ModelSpec
-from ae.threads import CORES
-from ae.train import Progress, on_cores, train
-
-T = TypeVar("T")
+from ae.train import Progress, TrainResult, train
 
 
 def train_and_save(
     spec: ModelSpec,
     data: Mnist,
     *,
-    directory: Path | str = checkpoints.DEFAULT_DIR,
+    directory: Path | str | None = None,
     epochs: int | None = None,
     progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     command: str | None = None,
+    device: str | None = None,
 ) -> dict:
-    """Train ``spec`` and write its checkpoint; returns the sidecar.
+    """Train ``spec`` and write its checkpoint into ``directory`` (default: the workspace, never the shipped
+    folder unless named); returns the sidecar.
 
     Raises TrainingBusy if another process is training the same model, and train.Cancelled / train.Diverged
-    when the run ends early: in every such case the previous checkpoint is left as it was.
+    when the run ends early: in every such case the previous checkpoint is left as it was. The caller holds the
+    run's cores (ae.cores), which cover the evaluation too.
     """
-    # The run's cores and threads cover its evaluation too, so that it never runs beside another run's training.
-    with checkpoints.training_lock(spec.name, directory), on_cores(spec.name, spec.recipe.threads, should_stop):
-        result = train(spec, data, epochs=epochs, progress=progress, should_stop=should_stop)
-        quality = evaluate(result.model, data.test_images())
-        code = measure_code(result.model)
-        # Saved under the recipe actually used; an --epochs override makes the checkpoint "stale" on purpose,
+    directory = workspace.checkpoint_dir() if directory is None else directory
+    with checkpoints.training_lock(spec.name, directory), torch_threads(spec.recipe.threads):
+        result = train(spec, data, epochs=epochs, progress=progress, should_stop=should_stop, device=device)
+        meta = sidecar(result, data, command or f"python -m ae train --model {spec.name}")
+        # Saved under the recipe actually used: an --epochs override makes the checkpoint "stale" on purpose,
         # since it no longer reproduces the registry's recipe.
-        trained_spec = replace(spec, recipe=result.recipe)
-        meta = {
-            "command": command or f"python -m ae train --model {spec.name}",
-            "data": {
-                "fingerprint": data.fingerprint,
-                "source": data.source.split(":", 1)[0],
-                "train_digits": spec.recipe.train_subset or len(data.train_x),
-                "test_digits": len(data.test_x),
-            },
-            "device": result.device,
-            "platform": {"threads": result.threads},
-            "wall_time_s": round(result.wall_time, 3),
-            "images_per_second": round(result.images_per_second, 1),
-            "history": result.history,
-            # The code's value range over the training digits: what 8- and 4-bit quantization map to.
-            "code_range": list(code_range(result.model, data.train_images())),
-            "metrics": {
-                "test_mse": quality.mse,
-                "psnr_db": quality.psnr,
-                "ssim": quality.ssim,
-                "code_shape": list(code.shape),
-                "code_values": code.values,
-                "compression_ratio": code.compression_ratio,
-                "parameters": parameter_count(result.model),
-            },
-        }
-        return checkpoints.save(result.model, meta, trained_spec, directory)
+        return checkpoints.save(result.model, meta, replace(spec, recipe=result.recipe), directory)
 
 
-def expected_seconds(spec: ModelSpec, directory: Path | str = checkpoints.DEFAULT_DIR) -> float:
-    """How long a run of ``spec`` should take: its last recorded wall time, scaled to the recipe's epochs, or a
-    rough guess (a conv epoch costs about ten linear ones) when it has never been trained."""
+def sidecar(result: TrainResult, data: Mnist, command: str) -> dict:
+    """What a checkpoint records beside its weights: how it was made, and what it measures."""
+    quality = evaluate(result.model, data.test_images())
+    code = measure_code(result.model)
+    return {
+        "command": command,
+        "data": {
+            "fingerprint": data.fingerprint,
+            "source": data.source.split(":", 1)[0],
+            "train_digits": result.recipe.train_subset or len(data.train_x),
+            "test_digits": len(data.test_x),
+        },
+        "device": result.device,
+        "platform": {"threads": result.recipe.threads},
+        "wall_time_s": round(result.wall_time, 3),
+        "images_per_second": round(result.images_per_second, 1),
+        "history": result.history,
+        # The code's value range over the training digits: what 8- and 4-bit quantization map to.
+        "code_range": list(code_range(result.model, data.train_images())),
+        "metrics": {
+            "test_mse": quality.mse,
+            "psnr_db": quality.psnr,
+            "ssim": quality.ssim,
+            "code_shape": list(code.shape),
+            "code_values": code.values,
+            "compression_ratio": code.compression_ratio,
+            "parameters": parameter_count(result.model),
+        },
+    }
+
+
+def expected_seconds(spec: ModelSpec, directory: Path | str | None = None) -> float:
+    """How long a run of ``spec`` should take: the wall time recorded by the checkpoint that serves it, scaled to
+    the recipe's epochs, or a rough guess (a conv epoch costs about ten linear ones) when it was never trained."""
     try:
-        meta = checkpoints.read_sidecar(spec.name, directory)
+        folder, _ = checkpoints.folders(directory).resolve(spec.name, {spec.name: spec})
+        meta = checkpoints.read_sidecar(spec.name, folder)
         return float(meta["wall_time_s"]) / max(1, len(meta["history"])) * spec.recipe.epochs
     except (checkpoints.CheckpointError, KeyError, TypeError, ValueError):
         return spec.recipe.epochs * (10.0 if spec.family == "conv" else 1.0)
 
 
-def longest_first(names: list[str], registry: dict[str, ModelSpec], directory: Path | str) -> list[str]:
-    """The order in which two trainers side by side finish soonest: the runs that need the most cores first (they
-    find them all free; later, one would wait while another run holds a core the other stands idle), then the
-    longest runs first."""
+def longest_first(names: list[str], registry: dict[str, ModelSpec], directory: Path | str | None = None) -> list[str]:
+    """The order in which runs side by side finish soonest: the runs that need the most cores first (they find them
+    all free; later, one would wait while another holds a core and the rest stands idle), then the longest first."""
     return sorted(
         names, key=lambda n: (registry[n].recipe.threads, expected_seconds(registry[n], directory)), reverse=True
     )
-
-
-@contextlib.contextmanager
-def side_by_side(
-    fn: Callable[[str, Callable[[], bool]], T],
-    names: list[str],
-    registry: dict[str, ModelSpec],
-    directory: Path | str,
-    jobs: int = 2,
-) -> Iterator[Iterator[T]]:
-    """``fn(name, should_stop)`` for every name, ``jobs`` at a time, in ``longest_first`` order (each run waits its
-    turn for its recipe's cores); the results as the runs were handed out.
-
-    Leaving the block early (Ctrl-C, an error) tells the runs under way to stop (they poll ``should_stop`` every
-    batch) and waits for them, so their old checkpoints are kept and nothing is left running.
-    """
-    stop = threading.Event()
-    order = iter(longest_first(names, registry, directory))
-    lock = threading.Lock()
-
-    def next_run(_: object) -> T:
-        with lock:  # the next name and its place in line for cores, together: the line keeps this order
-            name = next(order)
-            ticket = CORES.line_up()
-        with CORES.using(ticket):
-            return fn(name, stop.is_set)
-
-    pool = ThreadPoolExecutor(max(1, jobs), thread_name_prefix="aelab-run")
-    try:
-        yield pool.map(next_run, names)
-    finally:
-        stop.set()
-        pool.shutdown(cancel_futures=True)
 
 
 def denoise_note(name: str, meta: dict) -> str | None:

@@ -36,9 +36,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ae.allocator import keep_freed_memory
 from ae.data import load_mnist, write_torchvision_root
+from ae.inference import mean_squared_error as test_loss
 from ae.models import ConvAE
 from ae.registry import REGISTRY, SEED_BARS
-from ae.train import test_loss
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_LR, SEED_BATCH = 1e-3, 25
@@ -77,10 +77,14 @@ class ChunkedConvAE(ConvAE):
 
 
 class SeedConvAE(ConvAE):
-    """The notebook's conv AE exactly as written: pool(relu(conv)), default memory layout."""
+    """The notebook's conv AE exactly as written: pool(relu(conv)) and the ConvTranspose2d layers, default memory
+    layout. (ConvAE's encoder swaps relu and pool and its decoder runs the same layers as two matmuls.)"""
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(torch.relu(self.conv2(self.pool(torch.relu(self.conv1(x))))))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decode_with_layers(z)
 
 
 def notebook_run(name: str, data, epochs: int, root: Path) -> dict:

@@ -5,7 +5,7 @@ import streamlit as st
 from ae.compare import haze_cost, ssim_disagreement
 from ae.metrics import measure_code
 from ae.models import PIXELS
-from ui import state
+from ui import actions, state
 from ui.sidebar import sidebar
 
 sidebar()
@@ -22,9 +22,7 @@ table = state.table()
 usable = table[table["test MSE"].notna()]
 for row in table[~table.index.isin(usable.index)].itertuples():
     st.warning(f"**{row.model}** has no usable checkpoint ({row.checkpoint}): {row.note}", icon=":material/warning:")
-    if st.button(f"Train {row.model} now", key=f"train_{row.model}"):
-        state.trainer().start([row.model])
-        st.rerun()
+    actions.train_now_button(row.model)
 
 # Two tables over the same rows, each narrow enough to read at 1400 px without scrolling sideways.
 number = st.column_config.NumberColumn
@@ -75,11 +73,12 @@ st.dataframe(
     hide_index=True,
     height="content",
     column_order=["model", "code bytes (float32)", "code bytes (8-bit)", "parameters", "epochs", "training time (s)",
-                  "checkpoint", "note"],
+                  "checkpoint", "origin", "note"],
     column_config={
         "code bytes (float32)": number("code bytes, float32"),
         "code bytes (8-bit)": number("code bytes, 8-bit"),
         "training time (s)": number(format="%.1f"),
+        "origin": st.column_config.TextColumn(help="shipped with aelab, or retrained here (kept in the workspace)"),
         "note": st.column_config.TextColumn(width="medium"),
     },
 )  # fmt: skip

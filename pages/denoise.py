@@ -8,7 +8,7 @@ import torch
 from ae.inference import reconstruct_digit
 from ae.metrics import psnr
 from ae.noise import corrupt
-from ui import state
+from ui import state, view
 from ui.images import enlarge
 from ui.sidebar import sidebar
 
@@ -32,9 +32,12 @@ if kind == "gaussian":
     level = c2.slider("σ (noise strength)", 0.0, 1.0, 0.5, 0.05, key="noise_sigma")
 else:
     level = c2.slider("Fraction of pixels flipped to black or white", 0.0, 0.5, 0.2, 0.02, key="noise_amount")
+if (linked := view.digit(len(state.data().test_x))) is not None:
+    st.session_state["denoise_index"] = linked
 if c3.button("Another digit", icon=":material/casino:") or "denoise_index" not in st.session_state:
     st.session_state["denoise_index"] = int(np.random.default_rng().integers(len(state.data().test_x)))
 index = st.session_state["denoise_index"]
+view.show_digit(index)
 
 
 def db(mse: float) -> str:

@@ -9,11 +9,12 @@ from ae.preprocess import (
     CANVAS_STROKE,
     SMALL_INK,
     InputError,
+    canvas_rgba,
     canvas_to_mnist,
     ink_extent,
     read_upload,
 )
-from ui import state
+from ui import actions, state, view
 from ui.images import enlarge, gray_rgb, heat
 from ui.sidebar import sidebar
 
@@ -27,6 +28,9 @@ st.write(
     "bright pixels are large errors."
 )
 
+if (linked := view.digit(len(state.data().test_x))) is not None:
+    # A link to a test digit: show that digit, whatever this session's input was.
+    st.session_state["source"], st.session_state["test_index"] = "Random test digit", linked
 source = st.segmented_control(
     "Input", ["Draw", "Random test digit", "Upload"], default="Draw", key="source", label_visibility="collapsed",
     required=True,  # clicking the chosen one again must not leave no input chosen
@@ -34,12 +38,12 @@ source = st.segmented_control(
 st.space("small")  # room for the canvas' toolbar, which pops up above it, clear of the input choice
 # Even halves: at 1024 px with the sidebar open, a 1 : 1.6 split clipped the canvas.
 left, right = st.columns(2, gap="medium")
-digit = None
+digit = shown_index = None
 with left:
     if source == "Random test digit":
         if st.button("Another digit", icon=":material/casino:") or "test_index" not in st.session_state:
             st.session_state["test_index"] = int(np.random.default_rng().integers(len(state.data().test_x)))
-        i = st.session_state["test_index"]
+        i = shown_index = st.session_state["test_index"]
         digit = state.data().test_x[i].astype(np.float32) / 255.0
         st.image(
             enlarge(digit, 10),
@@ -77,12 +81,19 @@ with left:
             st.rerun()
         if canvas.json_data and canvas.json_data.get("objects"):
             ss["canvas_saved"] = canvas.json_data
-        digit = canvas_to_mnist(canvas.image_data)
-        if canvas.image_data is None and ss.get("canvas_restore"):
+        try:
+            # Decoded here as a PNG only, not by the component's image_data (which opens whatever arrives).
+            rgba = canvas_rgba(canvas.image_bytes)
+        except ValueError as e:  # an InputError, or a value that is not a data URL at all
+            rgba = None
+            unreadable = str(e) if isinstance(e, InputError) else "The canvas sent no readable drawing."
+            st.error(unreadable, icon=":material/error:")
+        digit = canvas_to_mnist(rgba)
+        if rgba is None and ss.get("canvas_restore"):
             digit = ss.get("canvas_digit")  # the handed-back strokes, until the canvas reports them itself
         elif digit is not None:
             ss["canvas_digit"] = digit
-        if canvas.image_data is not None and digit is not None and ink_extent(canvas.image_data) < SMALL_INK:
+        if rgba is not None and digit is not None and ink_extent(rgba) < SMALL_INK:
             st.warning(
                 "That is very small. Like MNIST, every drawing is scaled up to fill the frame, so a dot or a tiny "
                 "digit becomes a fat blob. Draw the digit larger.",
@@ -90,6 +101,7 @@ with left:
             )
 
 st.session_state["input_before"] = source
+view.show_digit(shown_index)
 
 with right:
     if digit is None:
@@ -101,15 +113,14 @@ with right:
     loaded = {n: state.model(n) for n in reg}
     usable = {n: m for n, (m, _, _) in loaded.items() if m is not None}
     read_in, recs = reconstruct_all(usable, digit, state.classifier())
-    name = st.radio("Model", list(reg), format_func=lambda n: f"{n} ({shapes[n]})", horizontal=True, key="model")
+    name = view.model("model", list(reg), widget=st.radio, format_func=lambda n: f"{n} ({shapes[n]})", horizontal=True)
     cols = st.columns(3)
     cols[0].image(enlarge(digit), caption="What the model sees (28×28)", width="stretch", output_format="PNG")
     if name not in recs:
         error = loaded[name][2]
         st.warning(f"**{name}** is not available ({error.reason}): {error.detail}", icon=":material/warning:")
-        if st.button(f"Train {name} now", key=f"train_{name}"):
-            state.trainer().start([name])
-            st.rerun()
+        if not view.is_hidden("retrain"):  # a lesson link without retraining offers none here either
+            actions.train_now_button(name)
     else:
         rec = recs[name]
         cols[1].image(enlarge(rec.image), caption=f"Reconstruction by {name}", width="stretch", output_format="PNG")

@@ -3,7 +3,7 @@
 import plotly.express as px
 import streamlit as st
 
-from ui import state
+from ui import state, view
 from ui.images import pair_grid
 from ui.sidebar import sidebar
 
@@ -15,7 +15,7 @@ st.write(
     "learned to draw. The bar chart shows which digit classes are hardest for this model."
 )
 
-name = state.pick_model("gallery_model")
+name = view.model("gallery_model", state.usable(("seed", "matched", "denoise")), default="conv-8")
 ranking = state.error_ranking(name)
 images = state.data().test_x
 labels = state.data().test_y

@@ -4,8 +4,8 @@ import numpy as np
 import streamlit as st
 
 from ae.explore import interpolate, pixel_blend
-from ae.preprocess import canvas_to_mnist
-from ui import state
+from ae.preprocess import canvas_rgba, canvas_to_mnist
+from ui import state, view
 from ui.images import enlarge, strip
 from ui.sidebar import sidebar
 
@@ -19,12 +19,19 @@ st.write(
 )
 
 # linear-32 by default: its tight code is the one whose walk shows the morph the text describes.
-name = state.pick_model("interp_model", ("seed", "matched"), default="linear-32")
+name = view.model("interp_model", state.usable(("seed", "matched")), default="linear-32")
 model = state.model(name)[0]
 
 
 def pick(side: str, default_index: int):
-    """One end of the walk: a test digit, or a drawing."""
+    """One end of the walk: a test digit, or a drawing. The link's ``digit`` is the start's test digit, ``end``
+    the end's."""
+    param = "digit" if side == "Start" else "end"
+    # Kept under a key of its own: the box is skipped while this end draws, and a skipped widget forgets its value.
+    kept = f"{side}_digit"
+    if (linked := view.digit(len(state.data().test_x), param)) is not None:
+        st.session_state[f"{side}_mode"] = "Test digit"
+        st.session_state[kept] = st.session_state[f"{side}_index"] = linked
     mode = st.segmented_control(side, ["Test digit", "Draw"], default="Test digit", key=f"{side}_mode", required=True)
     if mode == "Draw":
         from streamlit_drawable_canvas import st_canvas  # only importable inside a running app
@@ -33,13 +40,17 @@ def pick(side: str, default_index: int):
             stroke_width=14, stroke_color="#FFFFFF", background_color="#000000", height=196, width=196,
             drawing_mode="freedraw", return_image_data=True, key=f"{side}_canvas",
         )  # fmt: skip
-        return canvas_to_mnist(canvas.image_data)
-    # Kept under a key of its own: the box is skipped while this end draws, and a skipped widget forgets its value.
-    kept = f"{side}_digit"
+        view.show_digit(None, param)  # a drawing has no link
+        try:
+            return canvas_to_mnist(canvas_rgba(canvas.image_bytes))
+        except ValueError as e:
+            st.error(str(e))
+            return None
     i = st.number_input(
         "Test digit #", 0, len(state.data().test_x) - 1, st.session_state.get(kept, default_index), key=f"{side}_index"
     )
     st.session_state[kept] = int(i)
+    view.show_digit(int(i), param)
     digit, label = state.test_digit(int(i))
     st.image(enlarge(digit, 7), caption=f"label {label}", output_format="PNG")
     return digit

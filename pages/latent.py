@@ -4,7 +4,7 @@ import numpy as np
 import plotly.express as px
 import streamlit as st
 
-from ui import state
+from ui import state, view
 from ui.images import enlarge
 from ui.selection import picked_custom_data
 from ui.sidebar import sidebar
@@ -17,7 +17,7 @@ st.write(
     "tend to gather: the code captures shape. Your latest drawing from the Draw page is the gold star."
 )
 
-name = state.pick_model("latent_model")
+name = view.model("latent_model", state.usable(("seed", "matched", "denoise")), default="conv-8")
 lm = state.latent_map(name)
 fig = px.scatter(
     x=lm["xy"][:, 0], y=lm["xy"][:, 1], color=lm["labels"].astype(str),

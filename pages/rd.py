@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ae.charts import direction, ratio_figure, rd_figure
-from ui import state
+from ui import state, view
 from ui.sidebar import sidebar
 
 sidebar()
@@ -19,12 +19,7 @@ table = state.rd_table()
 if table is None:
     st.warning("The reference classifier has no checkpoint: run `python -m ae train-classifier`.")
     st.stop()
-metric = (
-    st.segmented_control(
-        "Quality measure", ["PSNR (dB)", "MSE", "SSIM", "classifier accuracy"], default="PSNR (dB)", key="rd_metric"
-    )
-    or "PSNR (dB)"
-)
+metric = view.metric(["PSNR (dB)", "MSE", "SSIM", "classifier accuracy"], "rd_metric", default="PSNR (dB)")
 st.markdown(f"**{direction(metric)}**")
 fig = rd_figure(table, metric)
 st.plotly_chart(fig, width="stretch")

@@ -5,7 +5,7 @@ import streamlit as st
 
 from ae.charts import Curve, model_colours, training_figure
 from ae.runs import denoise_note
-from ui import state
+from ui import state, view
 from ui.sidebar import sidebar
 
 sidebar()
@@ -47,7 +47,7 @@ for name in reg:
 if curves:
     # Every model's two curves at once are unreadable: start with the seed's models; one in training is always shown.
     seed = [n for n in curves if reg[n].group == "seed"]
-    picked = st.pills("Models", list(curves), selection_mode="multi", default=seed or list(curves), key="train_models")
+    picked = view.models("train_models", list(curves), default=seed or list(curves))
     shown = [n for n in curves if n in picked or curves[n].live]
     if shown:
         st.plotly_chart(training_figure([curves[n] for n in shown], model_colours(reg)), width="stretch")

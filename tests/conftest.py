@@ -1,8 +1,30 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from ae.data import Mnist, load_mnist
+from ae.workspace import HOME_ENV
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_workspace(tmp_path_factory) -> Iterator[Path]:
+    """A workspace for what outlives one test (a module's page or server), set before any of it starts."""
+    with pytest.MonkeyPatch.context() as mp:
+        home = tmp_path_factory.mktemp("aelab-home-session")
+        mp.setenv(HOME_ENV, str(home))
+        yield home
+
+
+@pytest.fixture(autouse=True)
+def workspace_home(tmp_path_factory, monkeypatch) -> Path:
+    """Every test gets its own empty workspace (AELAB_HOME), so that nothing a test trains or measures is written
+    into the repository's shipped checkpoints or the user's own workspace."""
+    home = tmp_path_factory.mktemp("aelab-home")
+    monkeypatch.setenv(HOME_ENV, str(home))
+    return home
 
 
 @pytest.fixture(scope="session")

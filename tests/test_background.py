@@ -4,8 +4,15 @@ from dataclasses import replace
 import pytest
 
 from ae import checkpoints
-from ae.background import Trainer
+from ae.background import MAX_EPOCHS, Refused, Trainer
 from tests.tiny import REGISTRY as TINY
+
+
+def wait_until(condition, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -43,8 +50,7 @@ def test_cancel_keeps_the_previous_checkpoint(small_mnist, tmp_path):
 
     trainer = Trainer(lambda: small_mnist, slow, tmp_path)
     trainer.start(["tiny-linear"])
-    while trainer.snapshot()["tiny-linear"].epoch < 1:
-        pass
+    wait_until(lambda: trainer.snapshot()["tiny-linear"].epoch >= 1)
     trainer.cancel(["tiny-linear"])
     assert trainer.wait(60)
     assert trainer.snapshot()["tiny-linear"].state == "cancelled"
@@ -78,10 +84,38 @@ def test_two_runs_side_by_side_longest_first(small_mnist, tmp_path):
     trainer = Trainer(lambda: small_mnist, registry, tmp_path)
     trainer.start(["tiny-linear", "tiny-conv"])
     running = set()
+    deadline = time.monotonic() + 120
     while trainer.active():
+        assert time.monotonic() < deadline, "timed out"
         running.add(frozenset(n for n, j in trainer.snapshot().items() if j.state == "running"))
         time.sleep(0.01)
     assert frozenset(registry) in running  # both were under way at once
     jobs = trainer.snapshot()
     assert {j.state for j in jobs.values()} == {"done"}
     assert jobs["tiny-conv"].started <= jobs["tiny-linear"].started  # the longer run went first
+
+
+def test_epochs_beyond_the_cap_or_an_unknown_model_are_refused_and_nothing_is_queued(trainer):
+    for bad in (0, MAX_EPOCHS + 1, 200):
+        with pytest.raises(Refused, match=f"between 1 and {MAX_EPOCHS}"):
+            trainer.start(["tiny-linear"], epochs=bad)
+    with pytest.raises(Refused, match="unknown model"):
+        trainer.start(["../../etc/passwd"])
+    assert trainer.snapshot() == {} and not trainer.active()
+
+
+def test_a_session_starts_nothing_new_while_its_run_is_under_way(small_mnist, tmp_path):
+    slow = {"tiny-linear": replace(TINY["tiny-linear"], recipe=replace(TINY["tiny-linear"].recipe, epochs=500))}
+    trainer = Trainer(lambda: small_mnist, {**TINY, **slow}, tmp_path)
+    trainer.start(["tiny-linear"], owner="alice")
+    with pytest.raises(Refused, match="still queued or running"):
+        trainer.start(["tiny-conv"], owner="alice")
+    assert "tiny-conv" not in trainer.snapshot()
+    assert trainer.cancel(["tiny-linear"], owner="bob") == []  # not bob's to cancel
+    assert trainer.snapshot()["tiny-linear"].state in ("queued", "running")
+    assert trainer.cancel(["tiny-linear"], owner="alice") == ["tiny-linear"]
+    assert trainer.wait(60)
+    assert trainer.snapshot()["tiny-linear"].state == "cancelled"
+    trainer.start(["tiny-conv"], owner="alice", epochs=1)  # once it ended, alice may start again
+    assert trainer.wait(60)
+    assert trainer.snapshot()["tiny-conv"].state == "done"

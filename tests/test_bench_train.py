@@ -29,3 +29,14 @@ def test_convolutions_alone_times_every_layer_both_ways(mnist) -> None:
     layers = ("conv1", "conv2", "t_conv1", "t_conv2", "decoder as matmuls")
     assert list(times) == [f"{n} {way}" for n in layers for way in ("forward", "backward")]
     assert all(t > 0 for t in times.values())
+
+
+def test_the_seed_baseline_runs_the_seeds_own_conv_transpose_layers(mnist) -> None:
+    from bench.train import SeedConvAE
+
+    model = SeedConvAE(8)
+    calls = []
+    model.t_conv1.register_forward_hook(lambda *_: calls.append("t_conv1"))
+    model.t_conv2.register_forward_hook(lambda *_: calls.append("t_conv2"))
+    model(mnist.train_images()[:4])
+    assert calls == ["t_conv1", "t_conv2"]

@@ -179,3 +179,16 @@ def test_a_drawing_survives_a_look_at_another_input(server, page):
     shot = page.locator('[data-testid="stBidiComponentIsolated"] canvas.upper-canvas').screenshot()
     gray = np.asarray(Image.open(io.BytesIO(shot)).convert("L"))
     assert (gray > 200).mean() > 0.05
+
+
+def test_a_fresh_browser_session_renders_after_a_message_over_the_limit(server, page):
+    from tests.test_app import _canvas_message, _send_one, message_limit
+
+    url, _ = server
+    closed, answers = _send_one(url, _canvas_message(message_limit() + 100_000))
+    assert closed and answers == 0
+    page.goto(url)  # a new session in the browser: the app still draws
+    page.get_by_text("Draw a digit on the black square").wait_for()
+    _draw_seven(page)
+    page.get_by_test_id("stMetric").filter(has_text="MSE").first.wait_for()
+    assert page.get_by_test_id("stException").count() == 0

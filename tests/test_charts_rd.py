@@ -81,7 +81,9 @@ def test_only_the_autoencoders_float32_points_are_named(table):
 
 def test_rd_page_says_the_right_corner_and_keeps_colours(tmp_path, monkeypatch):
     monkeypatch.setenv("AELAB_CACHE_DIR", str(tmp_path))
+    shipped = (ROOT / "checkpoints" / rd.STORED).read_bytes()
     at = AppTest.from_file(str(ROOT / "pages/rd.py"), default_timeout=120).run()
+    assert (ROOT / "checkpoints" / rd.STORED).read_bytes() == shipped  # anything measured went to the workspace
     assert any("Up and to the left is better" in m.value for m in at.markdown)
     at.segmented_control(key="rd_metric").set_value("MSE").run()
     assert not at.exception

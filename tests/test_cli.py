@@ -1,3 +1,4 @@
+import hashlib
 import json
 import subprocess
 import sys
@@ -75,29 +76,18 @@ def test_runs_go_longest_first_by_recorded_time(tmp_path):
     assert order[0] == "conv-8" and recorded == sorted(recorded, reverse=True)
 
 
-def test_leaving_early_stops_the_runs_under_way(tmp_path):
-    """Ctrl-C while two runs go side by side: the one under way is told to stop, and is waited for."""
-    import time
-
-    import pytest
-
-    from ae.runs import side_by_side
-    from tests.tiny import REGISTRY as TINY
-
-    started, stopped = [], []
-
-    def run(name, should_stop):
-        started.append(name)
-        deadline = time.monotonic() + 30
-        while name == "tiny-linear" and not should_stop() and time.monotonic() < deadline:
-            time.sleep(0.01)  # a long run, polling as training does every batch
-        stopped.append((name, should_stop()))
-        return name
-
-    with pytest.raises(KeyboardInterrupt), side_by_side(run, list(TINY), TINY, tmp_path) as results:
-        for name in results:
-            assert name == "tiny-conv"  # the longer one starts, and here finishes, first
-            while "tiny-linear" not in started:  # (a run not yet started is simply cancelled)
-                time.sleep(0.01)
-            raise KeyboardInterrupt
-    assert ("tiny-linear", True) in stopped
+def test_train_without_checkpoints_writes_into_the_workspace_only(workspace_home):
+    shipped = ROOT / "checkpoints"
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in shipped.iterdir() if p.is_file()}
+    out = _cli("train", "--model", "linear-32", "--epochs", "1")
+    assert out.returncode == 0, out.stderr
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in shipped.iterdir() if p.is_file()}
+    assert after == before
+    ws = workspace_home / "checkpoints"
+    meta = json.loads((ws / "linear-32.json").read_text())
+    assert meta["command"] == "python -m ae train --model linear-32 --epochs 1"
+    info = _cli("info")
+    assert f"workspace:   {ws.resolve()}" in info.stdout
+    line = next(line for line in info.stdout.splitlines() if line.startswith("  linear-32 "))
+    assert "retrained 20" in line  # served from the workspace
+    assert "shipped, trained" in next(line for line in info.stdout.splitlines() if line.startswith("  conv-8 "))

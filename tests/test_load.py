@@ -5,13 +5,11 @@ import asyncio
 import pytest
 
 from bench.load import run_load, server
-from tests.test_browser import CHROMIUM  # skips this module too when chromium is missing
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 def test_three_sessions_drawing_at_once():
-    assert CHROMIUM
     with server() as (url, _, _pid):
         r = asyncio.run(run_load(url, sessions=3, digits=3, ramp=0.2))
     print(f"\n3 sessions: p50 {r['p50_s'] * 1000:.0f} ms, p95 {r['p95_s'] * 1000:.0f} ms")

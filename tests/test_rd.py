@@ -142,7 +142,7 @@ def test_stored_points_are_what_the_code_measures(mnist):
     stored = rd.load_stored(ROOT / "checkpoints")
     clf, _ = checkpoints.load(SPEC.name, registry={SPEC.name: SPEC})
     model, meta = checkpoints.load("linear-32")
-    fresh = rd.model_rows("linear-32", REGISTRY["linear-32"], model, meta, mnist, clf)
+    fresh = rd.model_rows(REGISTRY["linear-32"], model, meta, mnist, clf)
     _same_rows(fresh, stored["models"]["linear-32"]["rows"])
     fresh = rd.baseline_rows(mnist, clf, [32], codecs=[("JPEG", 50)])
     kept = {(r["name"], r["kind"]): r for r in stored["baselines"]["rows"]}
@@ -167,7 +167,7 @@ def test_a_retrained_model_is_measured_again_and_only_it(mnist, checkpoint_copy,
     rd.save_stored(stored, checkpoint_copy)
     measured = []
     real = rd.model_rows
-    monkeypatch.setattr(rd, "model_rows", lambda name, *a: measured.append(name) or real(name, *a))
+    monkeypatch.setattr(rd, "model_rows", lambda spec, *a: measured.append(spec.name) or real(spec, *a))
     monkeypatch.setattr(rd, "baseline_rows", lambda *a, **k: pytest.fail("baselines measured again"))
     t = rd.rd_table(mnist, checkpoint_copy)
     assert measured == ["linear-32"]
@@ -177,11 +177,14 @@ def test_a_retrained_model_is_measured_again_and_only_it(mnist, checkpoint_copy,
     assert kept["key"]["weights_sha256"] == meta["weights_sha256"]  # stored again under the current key
 
 
-def test_rd_page_renders_from_the_stored_points(tmp_path, monkeypatch):
+def test_rd_page_renders_from_the_stored_points_and_never_rewrites_the_shipped_ones(tmp_path, monkeypatch):
     monkeypatch.setenv("AELAB_CACHE_DIR", str(tmp_path))
+    shipped = (ROOT / "checkpoints" / rd.STORED).read_bytes()
     at = AppTest.from_file(str(ROOT / "pages/rd.py"), default_timeout=120).run()
     assert not at.exception, at.exception
     assert len(at.get("plotly_chart")) == 2
     assert any("bits per pixel" in m.value for m in at.markdown)
     at.segmented_control(key="rd_metric").set_value("classifier accuracy").run()
     assert not at.exception
+    # Points the page had to measure (none, while the shipped ones are current) go to the workspace only.
+    assert (ROOT / "checkpoints" / rd.STORED).read_bytes() == shipped

@@ -2,8 +2,10 @@
 
 import json
 
-from ae import checkpoints, reproduce
+from ae import checkpoints, classifier, cli, reproduce
+from ae.registry import REGISTRY
 from ae.runs import train_and_save
+from tests.test_classifier import TINY as TINY_CLASSIFIER
 from tests.tiny import REGISTRY as TINY
 from tests.tiny import TINY_CONV
 
@@ -29,4 +31,43 @@ def test_shipped_results_are_for_the_shipped_weights():
     for name, r in results.items():
         meta = checkpoints.read_sidecar(name)
         assert r["weights_sha256"] == meta["weights_sha256"], name
-        assert r["reproduced"] and r["shipped_test_mse"] == meta["metrics"]["test_mse"]
+        metric = "test_accuracy" if name == classifier.SPEC.name else "test_mse"
+        assert r["reproduced"] and r[f"shipped_{metric}"] == meta["metrics"][metric]
+
+
+def test_check_retrains_the_classifier_and_compares_it_bit_for_bit(tmp_path, small_mnist):
+    classifier.train_and_save(small_mnist, tmp_path, TINY_CLASSIFIER)
+    result = reproduce.check(TINY_CLASSIFIER, small_mnist, tmp_path)
+    assert result["bit_identical"] and result["reproduced"] and result["difference"] == 0
+    assert (
+        result["shipped_test_accuracy"] == checkpoints.read_sidecar("classifier", tmp_path)["metrics"]["test_accuracy"]
+    )
+    assert "test accuracy" in reproduce.describe("classifier", result)
+
+
+def test_a_classifier_accuracy_off_by_more_than_the_tolerance_is_not_reproduced():
+    within = reproduce.compare_metrics(classifier.SPEC, {"test_accuracy": 0.9917}, {"test_accuracy": 0.9900})
+    beyond = reproduce.compare_metrics(classifier.SPEC, {"test_accuracy": 0.9917}, {"test_accuracy": 0.9890})
+    assert within["reproduced"] and not beyond["reproduced"]
+
+
+def _fake_check(checked: list):
+    def check(spec, data, directory, progress=None, should_stop=None):
+        checked.append(spec)
+        same = {"reproduced": True, "bit_identical": True, "weights_sha256": "0" * 64}
+        if spec.family == "classifier":
+            return {"shipped_test_accuracy": 0.99, "retrained_test_accuracy": 0.99, "difference": 0.0, **same}
+        return {"shipped_test_mse": 0.01, "retrained_test_mse": 0.01, "relative_difference": 0.0, **same}
+
+    return check
+
+
+def test_cli_reproduce_checks_the_classifier_by_name_and_with_all(tmp_path, monkeypatch, capsys):
+    checked = []
+    monkeypatch.setattr(reproduce, "check", _fake_check(checked))
+    assert cli.main(["reproduce", "--model", "classifier", "--checkpoints", str(tmp_path)]) == 0
+    assert checked == [classifier.SPEC] and "classifier: reproduced" in capsys.readouterr().out
+    checked.clear()
+    assert cli.main(["reproduce", "--all", "--checkpoints", str(tmp_path)]) == 0
+    assert sorted(s.name for s in checked) == sorted([*REGISTRY, "classifier"])
+    assert set(reproduce.load_results(tmp_path)) == {*REGISTRY, "classifier"}

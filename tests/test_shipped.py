@@ -59,7 +59,12 @@ def test_retraining_reproduces_the_shipped_weights(mnist, tmp_path):
         torch.equal(a, b) for a, b in zip(ours.state_dict().values(), shipped.state_dict().values(), strict=True)
     )
     new_mse = checkpoints.read_sidecar("linear-32", tmp_path)["metrics"]["test_mse"]
-    here = (torch.backends.cpu.get_cpu_capability(), torch.__version__)
-    if (meta["platform"].get("cpu_capability"), meta["versions"]["torch"]) == here:
-        assert same, "same kernels, same torch (the recipe fixes the threads): the weights must match bit for bit"
     assert new_mse == pytest.approx(meta["metrics"]["test_mse"], rel=0.01)
+    trained = (meta["platform"].get("cpu_capability"), meta["versions"]["torch"])
+    here = (torch.backends.cpu.get_cpu_capability(), torch.__version__)
+    if trained != here:
+        pytest.skip(
+            f"bit-for-bit check not made: the shipped weights were trained with {trained[0]} kernels on torch "
+            f"{trained[1]}, this machine has {here[0]} on torch {here[1]}, which round differently"
+        )
+    assert same, "same kernels, same torch (the recipe fixes the threads): the weights must match bit for bit"

@@ -5,6 +5,7 @@ import io
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
 
 from ae.preprocess import MAX_UPLOAD_BYTES, InputError, read_upload
 
@@ -116,3 +117,126 @@ def test_one_pixel_and_blank_pictures(value):
         read_upload(_encode(Image.new("L", (1, 1), value)))
     with pytest.raises(InputError, match="looks blank"):
         read_upload(_encode(Image.new("RGB", (300, 200), (value,) * 3)))
+
+
+# --- only the listed formats' decoders are ever reached -------------------------------------------------------------
+
+
+class ReachedExternalDecoder(Exception):
+    """Raised by the stand-ins for Ghostscript and subprocess: an upload got as far as an external program."""
+
+
+@pytest.fixture
+def no_external_decoders(monkeypatch):
+    _forbid_external_decoders(monkeypatch)
+
+
+def _forbid_external_decoders(monkeypatch) -> None:
+    """Ghostscript looks installed, and reaching it (or any subprocess) raises instead of running it."""
+    import subprocess
+
+    from PIL import EpsImagePlugin
+
+    def reached(*args, **kwargs):
+        raise ReachedExternalDecoder(args)
+
+    monkeypatch.setattr(EpsImagePlugin, "has_ghostscript", lambda: True)
+    monkeypatch.setattr(EpsImagePlugin, "gs_binary", "gs")
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", reached)
+    for name in ("Popen", "run", "call", "check_call", "check_output"):
+        monkeypatch.setattr(subprocess, name, reached)
+
+
+def _eps() -> bytes:
+    return _encode(_seven(size=(64, 64)), "EPS")  # Pillow writes EPS itself; reading it needs Ghostscript
+
+
+def _pdf() -> bytes:
+    return _encode(_seven(size=(64, 64), mode="RGB"), "PDF")
+
+
+def test_the_stand_in_ghostscript_would_catch_an_unrestricted_open(no_external_decoders):
+    """The control: without a format list, Pillow hands an EPS file to Ghostscript."""
+    with pytest.raises(ReachedExternalDecoder):
+        Image.open(io.BytesIO(_eps())).load()
+
+
+@pytest.mark.parametrize("make", [_eps, _pdf], ids=["eps", "pdf"])
+def test_eps_and_pdf_are_refused_without_reaching_an_external_decoder(no_external_decoders, make):
+    with pytest.raises(InputError, match="not a picture this app reads: only PNG, JPEG, BMP, GIF or WEBP"):
+        read_upload(make())
+
+
+@pytest.mark.parametrize("make", [_eps, _pdf], ids=["eps", "pdf"])
+def test_an_eps_or_pdf_renamed_png_is_refused_on_the_draw_page(monkeypatch, make):
+    at = _upload_page()  # loaded first: starting the app itself runs a subprocess (ctypes' library lookup)
+    _forbid_external_decoders(monkeypatch)
+    at.get("file_uploader")[0].upload(f"digit-{make.__name__}.png", make(), "image/png")
+    at.run()
+    assert not at.exception, at.exception
+    assert any("not a picture this app reads" in e.value for e in at.error)
+
+
+def test_the_canvas_picture_is_read_as_a_png_only(no_external_decoders):
+    from ae.preprocess import CANVAS_SIZE, canvas_rgba
+
+    rgba = canvas_rgba(_encode(_seven(size=(CANVAS_SIZE, CANVAS_SIZE), mode="RGBA", ink=(255,) * 4, paper=(0,) * 4)))
+    assert rgba.shape == (CANVAS_SIZE, CANVAS_SIZE, 4)
+    with pytest.raises(InputError, match="only PNG"):
+        canvas_rgba(_eps())
+    with pytest.raises(InputError, match="too large"):  # a tiny file claiming a huge picture: refused unread
+        canvas_rgba(_encode(Image.new("1", (5000, 5000)), optimize=True))
+
+
+# --- each distinct upload is decoded once ---------------------------------------------------------------------------
+
+
+def _upload_page() -> AppTest:
+    from tests.test_app import ROOT
+
+    at = AppTest.from_file(str(ROOT / "pages/draw.py"), default_timeout=120).run()
+    return at.segmented_control(key="source").set_value("Upload").run()
+
+
+def _upload(name: str, data: bytes, mime: str = "image/png") -> AppTest:
+    at = _upload_page()
+    at.get("file_uploader")[0].upload(name, data, mime)
+    return at.run()
+
+
+def test_an_upload_is_decoded_once_across_reruns(monkeypatch):
+    from ae import preprocess
+
+    preprocess.forget_uploads()
+    data = _encode(_seven())
+    opened = []
+    real_open = Image.open
+
+    def counting_open(fp, *args, **kwargs):
+        if isinstance(fp, io.BytesIO) and fp.getvalue() == data:
+            opened.append(kwargs.get("formats"))
+        return real_open(fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", counting_open)
+    at = _upload("seven.png", data)
+    assert not at.exception, at.exception
+    mse = [m.value for m in at.metric if m.label.startswith("MSE")]
+    assert mse  # the upload was read and reconstructed
+    at.radio(key="model").set_value("conv-8").run()  # reruns, as every click on the page makes
+    at.run()
+    assert not at.exception, at.exception
+    assert opened == [list(preprocess.UPLOAD_FORMATS)]  # opened once, and only with the listed decoders
+    assert np.array_equal(read_upload(data), read_upload(data)) and len(opened) == 1
+
+
+def test_a_refused_upload_is_not_examined_again_either(no_external_decoders, monkeypatch):
+    from ae import preprocess
+
+    preprocess.forget_uploads()
+    calls = []
+    real = preprocess._open_image
+    monkeypatch.setattr(preprocess, "_open_image", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for _ in range(3):
+        with pytest.raises(InputError, match="not a picture"):
+            read_upload(_eps())
+    assert len(calls) == 1

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from ae import warmstart
+from ae.inference import mean_squared_error as mse_on
 from ae.models import LinearAE
-from ae.train import test_loss as mse_on
 from ae.train import train
 from tests.tiny import TINY_CONV, TINY_LINEAR
 

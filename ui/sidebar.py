@@ -6,7 +6,8 @@ import time
 
 import streamlit as st
 
-from ui import state
+from ae.background import MAX_EPOCHS
+from ui import actions, auth, navigation, state, view
 
 ALL = "all models"
 
@@ -30,55 +31,85 @@ leave such a haze, so their SSIM is lower than their MSE suggests.
 """
 
 
-def _leave_folder_mode() -> None:
-    """Run the app through app.py's navigation even when the server's first visitor opens a page's own URL.
-
-    Because a pages/ folder sits beside app.py, Streamlit starts in its old folder mode: until some session has run
-    app.py's st.navigation, a link like /compare runs pages/compare.py alone, without app.py's wide layout and with
-    the folder's file names as the menu. Leaving that mode and rerunning sends this session through app.py.
-    """
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # a Streamlit without it has no folder mode to leave
+def sidebar() -> None:
+    navigation.leave_folder_mode()
+    hidden = view.begin(list(state.registry()))
+    if "sidebar" in hidden:
+        # A lesson view: nothing is drawn in the sidebar, so Streamlit shows none; the link's presenter mode holds.
+        _presenter_style(view.presenter(draw=False))
         return
-    if getattr(PagesManager, "uses_pages_directory", False):
-        PagesManager.uses_pages_directory = False
+    with st.sidebar:
+        _presenter_style(view.presenter(help="Larger text and images for a projector."))
+        with st.popover("Glossary", icon=":material/menu_book:", width="stretch"):
+            st.markdown(GLOSSARY)
+        view.link_slot()
+        if "retrain" not in hidden:
+            _retrain_section()
+        live = state.trainer().active()
+        # Poll fast while training; slowly when idle, just to notice a run started from another session.
+        st.fragment(run_every=0.5 if live else 5.0)(_progress)()
+        if "retrain" not in hidden:
+            _sign_in_or_out()
+
+
+def _retrain_section() -> None:
+    st.subheader("Retrain")
+    if not auth.class_mode():
+        st.caption(auth.OPEN_NOTE)
+    elif auth.may_change():
+        st.caption(auth.TEACHER_NOTE)
+    else:
+        st.caption(auth.STUDENT_NOTE)
+    if auth.may_change():
+        _retrain_controls()
+    _show_outcome()
+
+
+def _sign_in_or_out() -> None:
+    if auth.role() == "student":
+        auth.sign_in_form()
+    elif auth.role() == "teacher" and st.button("Sign out", icon=":material/logout:", key="teacher_sign_out"):
+        auth.sign_out()
         st.rerun()
 
 
-def sidebar() -> None:
-    _leave_folder_mode()
+def _presenter_style(on: bool) -> None:
+    if on:
+        st.html(
+            "<style>html, .stMarkdown p, .stCaption p {font-size: 1.25rem !important;}"
+            " h1 {font-size: 3.2rem !important;} [data-testid='stMetricValue'] {font-size: 2.2rem !important;}"
+            # a large metric in a narrow column wraps instead of ending in an ellipsis
+            " [data-testid='stMetricValue'] > div {overflow: visible !important; white-space: normal !important;}"
+            "</style>"
+        )
+
+
+def _retrain_controls() -> None:
+    """Model, epochs, Retrain and Reset: shown only to who may use them, and each action checks again."""
     reg = state.registry()
-    tr = state.trainer()
-    with st.sidebar:
-        if st.toggle("Presenter mode", key="presenter", help="Larger text and images for a projector."):
-            st.html(
-                "<style>html, .stMarkdown p, .stCaption p {font-size: 1.25rem !important;}"
-                " h1 {font-size: 3.2rem !important;} [data-testid='stMetricValue'] {font-size: 2.2rem !important;}"
-                # a large metric in a narrow column wraps instead of ending in an ellipsis
-                " [data-testid='stMetricValue'] > div {overflow: visible !important; white-space: normal !important;}"
-                "</style>"
-            )
-        with st.popover("Glossary", icon=":material/menu_book:", width="stretch"):
-            st.markdown(GLOSSARY)
-        st.subheader("Retrain")
-        seed = [n for n, spec in reg.items() if spec.group == "seed"]
-        groups = {ALL: list(reg), f"seed models ({len(seed)})": seed} if seed else {ALL: list(reg)}
-        choice = st.selectbox("Model", [*groups, *reg], key="retrain_model")
-        names = groups.get(choice, [choice])
-        default = None if choice in groups else reg[choice].recipe.epochs
-        epochs = st.number_input(
-            "Epochs", min_value=1, max_value=200, value=default, step=1, key=f"retrain_epochs_{choice}",
-            placeholder="each model's recipe", help="Leave as the recipe's value to reproduce the shipped checkpoint.",
-        )  # fmt: skip
-        if st.button("Retrain", type="primary", width="stretch", key="retrain_button"):
-            busy = tr.start(names, int(epochs) if epochs else None)
-            st.session_state["trainer_seen"] = _seen(tr)  # this run already shows the new state: no extra rerun
-            if busy:
-                st.info(f"Already training: {', '.join(busy)}. Showing its progress.")
-        live = tr.active()
-        # Poll fast while training; slowly when idle, just to notice a run started from another session.
-        st.fragment(run_every=0.5 if live else 5.0)(_progress)()
+    seed = [n for n, spec in reg.items() if spec.group == "seed"]
+    groups = {ALL: list(reg), f"seed models ({len(seed)})": seed} if seed else {ALL: list(reg)}
+    choice = st.selectbox("Model", [*groups, *reg], key="retrain_model")
+    names = groups.get(choice, [choice])
+    default = None if choice in groups else min(reg[choice].recipe.epochs, MAX_EPOCHS)
+    epochs = st.number_input(
+        "Epochs", min_value=1, max_value=MAX_EPOCHS, value=default, step=1, key=f"retrain_epochs_{choice}",
+        placeholder="each model's recipe",
+        help=f"At most {MAX_EPOCHS}. Leave as the recipe's value to reproduce the shipped checkpoint.",
+    )  # fmt: skip
+    if st.button("Retrain", type="primary", width="stretch", key="retrain_button"):
+        actions.retrain(names, int(epochs) if epochs else None)
+        st.session_state["trainer_seen"] = _seen(state.trainer())  # this run already shows it: no extra rerun
+    if choice not in groups and st.button(
+        "Reset to shipped", key="reset_button", width="stretch", help="Serve the model that came with the app again."
+    ):
+        actions.reset_to_shipped(choice)
+
+
+def _show_outcome() -> None:
+    """This session's last action's result: a refusal is said, never silent."""
+    if (outcome := actions.recent_outcome()) is not None:
+        (st.info if outcome.ok else st.error)(outcome.message)
 
 
 def _seen(tr) -> tuple:
@@ -97,6 +128,8 @@ def _progress() -> None:
         st.session_state["trainer_seen"] = seen
         st.rerun(scope="app")
     st.session_state["trainer_seen"] = seen
+    if view.is_hidden("retrain"):
+        return  # a lesson view without the Retrain section: the page still refreshes when a model changes
     if not jobs:
         st.caption("Models are trained once and saved to disk; retraining replaces a checkpoint when it finishes.")
         return
@@ -118,8 +151,9 @@ def _progress() -> None:
             elif job.steps:
                 text += f", step {job.step}/{job.steps}, loss {job.loss:.5f}"
             st.progress(min(job.fraction, 1.0), text=text)
-            if st.button(f"Cancel {job.name}", key=f"cancel_{job.name}", width="stretch"):
-                tr.cancel([job.name])
+            if actions.may_cancel(job) and st.button(f"Cancel {job.name}", key=f"cancel_{job.name}", width="stretch"):
+                actions.cancel(job.name)
+                _show_outcome()
         elif job.state == "queued":
             st.caption(f"{job.name}: queued ({job.epochs} epochs)")
         elif job.state == "cancelled":

@@ -1,21 +1,31 @@
-"""Shared app state: the cached data, models, table and the one background trainer per server."""
+"""Shared app state: the cached data, models, table and the one background trainer per server.
+
+The app reads each model from the folder that serves it (``ae.checkpoints.Folders``: the workspace's checkpoint when
+it has a usable one, else the shipped one) and trains only into the workspace. Every cache below is keyed on the
+serving folder and its files' fingerprint, so a retrain is picked up and a reset goes back to the shipped model.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ae import checkpoints
+from ae import checkpoints, workspace
 from ae.allocator import keep_freed_memory
 from ae.background import Trainer
 from ae.compare import comparison_table
+from ae.cores import CORES, torch_threads
 from ae.data import Mnist, load_mnist
 from ae.metrics import measure_code
 from ae.registry import REGISTRY_ENV, ModelSpec, active_registry
 
+# The shipped folder, when it is not the repository's (tests, a deployment that keeps the models elsewhere). It is
+# only read; the app trains into the workspace (AELAB_HOME).
 CHECKPOINTS_ENV = "AELAB_CHECKPOINTS"
 keep_freed_memory()  # every session's inference and the background trainer run in this process
 
@@ -24,8 +34,37 @@ def registry() -> dict[str, ModelSpec]:
     return active_registry()
 
 
+def shipped_dir() -> str:
+    return os.environ.get(CHECKPOINTS_ENV) or str(checkpoints.SHIPPED_DIR)
+
+
 def checkpoint_dir() -> str:
-    return os.environ.get(CHECKPOINTS_ENV) or str(checkpoints.DEFAULT_DIR)
+    """The folder the app trains into and removes from ("Reset to shipped"): the workspace's checkpoints."""
+    return str(workspace.checkpoint_dir(create=False))
+
+
+def folders() -> checkpoints.Folders:
+    return checkpoints.Folders(shipped_dir(), checkpoint_dir())
+
+
+def resolved(name: str) -> tuple[str, str]:
+    """(folder, origin) of the checkpoint serving ``name``: origin is "shipped" or "retrained <date>"."""
+    folder, origin = folders().resolve(name, registry())
+    return str(folder), origin
+
+
+def checkpoint_key(name: str) -> str:
+    """Changes when the checkpoint serving ``name`` changes, or another folder starts serving it."""
+    folder, _ = resolved(name)
+    return f"{folder}|{checkpoints.fingerprint(name, folder)}"
+
+
+@contextlib.contextmanager
+def one_core() -> Iterator[None]:
+    """Heavy page work waits its turn for a core in the same line as training runs, and keeps to that one core, so
+    that it never slows a run (or every student's strokes) by oversubscribing the machine."""
+    with CORES.hold(1), torch_threads(1):
+        yield
 
 
 @st.cache_resource(show_spinner="Loading MNIST ...")
@@ -39,7 +78,8 @@ def _trainer(directory: str, registry_ref: str | None) -> Trainer:
 
 
 def trainer() -> Trainer:
-    """One per server (shared by every browser session), keyed so tests with another registry get their own."""
+    """One per server (shared by every browser session), writing into the workspace; keyed so that tests with
+    another registry or workspace get their own."""
     return _trainer(checkpoint_dir(), os.environ.get(REGISTRY_ENV))
 
 
@@ -54,8 +94,7 @@ def code_shapes() -> dict[str, str]:
 
 
 def fingerprints() -> tuple[str, ...]:
-    d = checkpoint_dir()
-    return tuple(checkpoints.fingerprint(name, d) for name in registry())
+    return tuple(checkpoint_key(name) for name in registry())
 
 
 @st.cache_resource(max_entries=64)
@@ -68,32 +107,41 @@ def _load(name: str, directory: str, fingerprint: str, registry_ref: str | None)
 
 
 def model(name: str):
-    """(model, sidecar, error) for ``name``; reloaded exactly when its checkpoint files change."""
-    d = checkpoint_dir()
-    return _load(name, d, checkpoints.fingerprint(name, d), os.environ.get(REGISTRY_ENV))
+    """(model, sidecar, error) for ``name`` from the folder serving it; reloaded exactly when that changes."""
+    folder, _ = resolved(name)
+    return _load(name, folder, checkpoints.fingerprint(name, folder), os.environ.get(REGISTRY_ENV))
+
+
+def origin(name: str) -> str:
+    """Where the model of ``name`` comes from: "shipped" or "retrained <date>"."""
+    return resolved(name)[1]
 
 
 @st.cache_data(show_spinner="Reading every checkpoint ...", max_entries=16)
-def _table(directory: str, keys: tuple[str, ...], data_fingerprint: str, registry_ref: str | None) -> pd.DataFrame:
+def _table(source: tuple[str, str], keys: tuple[str, ...], data_fingerprint: str, registry_ref: str | None):
     # Quality as recorded at training (on these test digits); `python -m ae eval` measures it again.
-    return comparison_table(data(), directory, active_registry(), measure=False)
+    return comparison_table(data(), checkpoints.Folders(*source), active_registry(), measure=False)
+
+
+def _source() -> tuple[str, str]:
+    return shipped_dir(), checkpoint_dir()
 
 
 def table() -> pd.DataFrame:
-    """The comparison table, recomputed exactly when some checkpoint changes."""
-    return _table(checkpoint_dir(), fingerprints(), data().fingerprint, os.environ.get(REGISTRY_ENV))
+    """The comparison table, recomputed exactly when some serving checkpoint changes."""
+    return _table(_source(), fingerprints(), data().fingerprint, os.environ.get(REGISTRY_ENV))
 
 
 @st.cache_resource(max_entries=16)
-def _compare_figure(directory: str, keys: tuple[str, ...], data_fingerprint: str, registry_ref: str | None):
+def _compare_figure(source: tuple[str, str], keys: tuple[str, ...], data_fingerprint: str, registry_ref: str | None):
     from ae.charts import compare_figure
 
-    return compare_figure(_table(directory, keys, data_fingerprint, registry_ref))
+    return compare_figure(_table(source, keys, data_fingerprint, registry_ref))
 
 
 def compare_figure():
     """The Compare page's chart, built once per table (building it took about 2/3 of a cached rerun)."""
-    return _compare_figure(checkpoint_dir(), fingerprints(), data().fingerprint, os.environ.get(REGISTRY_ENV))
+    return _compare_figure(_source(), fingerprints(), data().fingerprint, os.environ.get(REGISTRY_ENV))
 
 
 def presenter() -> bool:
@@ -120,36 +168,39 @@ def _denoise_scores(names: tuple[str, ...], kind: str, level: float, keys: tuple
     from ae.noise import corrupt
 
     clean = data().test_images()[:1000]
-    noisy = corrupt(clean, kind, level, seed=0)
-    rows = [
-        {
-            "model": "(noisy input)",
-            "PSNR (dB)": psnr(float(torch.mean((noisy - clean) ** 2))),
-            "SSIM": float(ssim(noisy, clean).mean()),
-        }
-    ]
-    for name in names:
-        q = evaluate(model(name)[0], clean, inputs=noisy)
-        rows.append({"model": name, "PSNR (dB)": q.psnr, "SSIM": q.ssim})
+    loaded = [(name, model(name)[0]) for name in names]
+    with one_core():
+        noisy = corrupt(clean, kind, level, seed=0)
+        rows = [
+            {
+                "model": "(noisy input)",
+                "PSNR (dB)": psnr(float(torch.mean((noisy - clean) ** 2))),
+                "SSIM": float(ssim(noisy, clean).mean()),
+            }
+        ]
+        for name, m in loaded:
+            q = evaluate(m, clean, inputs=noisy)
+            rows.append({"model": name, "PSNR (dB)": q.psnr, "SSIM": q.ssim})
     return rows
 
 
 def denoise_scores(names: tuple[str, ...], kind: str, level: float) -> list[dict]:
     """Mean quality of each model's output on the first 1,000 test digits with this noise added."""
-    d = checkpoint_dir()
-    return _denoise_scores(names, kind, level, tuple(checkpoints.fingerprint(n, d) for n in names))
+    return _denoise_scores(names, kind, level, tuple(checkpoint_key(n) for n in names))
 
 
 @st.cache_data(max_entries=32, show_spinner="Ranking all 10,000 test digits ...")
 def _ranking(name: str, key: str):
     from ae.explore import rank_errors
 
-    return rank_errors(model(name)[0], data().test_images(), data().test_y)
+    m, d = model(name)[0], data()
+    with one_core():
+        return rank_errors(m, d.test_images(), d.test_y)
 
 
 def error_ranking(name: str):
     """Per-digit test error for ``name``, best first, with the per-class mean."""
-    return _ranking(name, checkpoints.fingerprint(name, checkpoint_dir()))
+    return _ranking(name, checkpoint_key(name))
 
 
 def reconstructions(name: str, indices: tuple[int, ...]):
@@ -166,17 +217,20 @@ LATENT_DIGITS = 2000
 def _latent(name: str, key: str) -> dict:
     from ae.explore import codes, fit_projection
 
-    z = codes(model(name)[0], data().test_images()[:LATENT_DIGITS])
-    proj = fit_projection(z)
+    m, images = model(name)[0], data().test_images()[:LATENT_DIGITS]
+    with one_core():
+        z = codes(m, images)
+        proj = fit_projection(z)
+        xy = proj(z)
     return {
-        "xy": proj(z), "labels": data().test_y[:LATENT_DIGITS], "index": list(range(LATENT_DIGITS)),
+        "xy": xy, "labels": data().test_y[:LATENT_DIGITS], "index": list(range(LATENT_DIGITS)),
         "explained": proj.explained, "projection": proj,
     }  # fmt: skip
 
 
 def latent_map(name: str) -> dict:
     """2-D PCA coordinates of the first 2,000 test digits' codes under ``name``, with their labels."""
-    return _latent(name, checkpoints.fingerprint(name, checkpoint_dir()))
+    return _latent(name, checkpoint_key(name))
 
 
 def project_digit(name: str, digit: np.ndarray) -> np.ndarray:
@@ -189,35 +243,51 @@ def project_digit(name: str, digit: np.ndarray) -> np.ndarray:
 
 
 def reproducibility(name: str) -> dict | None:
-    """The last `python -m ae reproduce` result for the checkpoint of ``name`` that is there now, if any."""
-    from ae.reproduce import current
+    """The last `python -m ae reproduce` result for the checkpoint that serves ``name`` now, if any: the CLI keeps
+    its checks in the workspace (the shipped folder holds those of the shipped models)."""
+    from ae.reproduce import load_results
 
-    return current(name, checkpoint_dir())
+    folder, _ = resolved(name)
+    try:
+        sha = checkpoints.read_sidecar(name, folder).get("weights_sha256")
+    except checkpoints.CheckpointError:
+        return None
+    for results in (load_results(checkpoint_dir()), load_results(shipped_dir())):
+        result = results.get(name)
+        if result and result.get("weights_sha256") == sha:
+            return result
+    return None
+
+
+def _classifier_folder() -> str:
+    from ae.classifier import SPEC
+
+    return str(folders().resolve(SPEC.name, {SPEC.name: SPEC})[0])
 
 
 def _rd_keys() -> tuple[str, ...]:
-    from ae.rd import stored_path
+    from ae.rd import stored_files
 
-    d = checkpoint_dir()
-    stored = stored_path(d)
-    stored_key = f"{stored.stat().st_mtime_ns}" if stored.exists() else "-"
-    return (*fingerprints(), checkpoints.fingerprint("classifier", d), stored_key)
+    stored = [f"{f.stat().st_mtime_ns}" if f.exists() else "-" for f in stored_files(folders())]
+    clf = _classifier_folder()
+    return (*fingerprints(), clf, checkpoints.fingerprint("classifier", clf), *stored)
 
 
 @st.cache_data(max_entries=4, show_spinner="Measuring the models and baselines not measured yet ...")
-def _rd(directory: str, keys: tuple[str, ...], registry_ref: str | None):
+def _rd(source: tuple[str, str], keys: tuple[str, ...], registry_ref: str | None):
     from ae.rd import rd_table
 
     try:
-        return rd_table(data(), directory, active_registry())
+        # Stored points are read at once; only a measurement waits for a core.
+        return rd_table(data(), checkpoints.Folders(*source), active_registry(), budget=one_core)
     except checkpoints.CheckpointError:
         return None
 
 
 def rd_table():
-    """Every rate-distortion point (stored points read, missing or outdated ones measured); None when the
-    reference classifier is missing."""
-    return _rd(checkpoint_dir(), _rd_keys(), os.environ.get(REGISTRY_ENV))
+    """Every rate-distortion point (stored points read, missing or outdated ones measured and kept in the
+    workspace); None when the reference classifier is missing."""
+    return _rd(_source(), _rd_keys(), os.environ.get(REGISTRY_ENV))
 
 
 def rd_findings() -> list[str]:
@@ -247,7 +317,7 @@ def _classifier(directory: str, key: str):
 
 def classifier():
     """The reference digit reader, or None if its checkpoint is missing."""
-    d = checkpoint_dir()
+    d = _classifier_folder()
     return _classifier(d, checkpoints.fingerprint("classifier", d))
 
 
