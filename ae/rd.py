@@ -265,9 +265,7 @@ def rd_table(
         data=data, source=source, registry=registry, clf=clf, clf_sha=clf_sha, stores=stores, budget=budget, log=log
     )
     rows, sizes = [], set()
-    for name, spec in registry.items():
-        if spec.group not in ("seed", "matched"):
-            continue  # denoisers answer another question
+    for name in registry:
         model_points = _model_points(name, run)
         if model_points:
             rows += model_points

@@ -147,6 +147,13 @@ REGISTRY: dict[str, ModelSpec] = {
 }
 
 
+def denoise_pairs(registry: dict[str, ModelSpec]) -> list[tuple[str | None, str]]:
+    """Each denoising model (trained on noisy inputs) with its plain twin, the model of the same architecture
+    trained on clean digits (None if the registry has none), in registry order."""
+    plain = {(s.family, repr(sorted(s.args.items()))): n for n, s in registry.items() if not s.recipe.noise_std}
+    return [(plain.get((s.family, repr(sorted(s.args.items())))), n) for n, s in registry.items() if s.recipe.noise_std]
+
+
 def get_spec(name: str, registry: dict[str, ModelSpec] | None = None) -> ModelSpec:
     registry = REGISTRY if registry is None else registry
     try:

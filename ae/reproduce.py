@@ -104,11 +104,15 @@ def record(name: str, result: dict, directory: Path | str = checkpoints.DEFAULT_
     atomic_write(results_path(directory), (json.dumps(results, indent=2) + "\n").encode())
 
 
-def current(name: str, directory: Path | str = checkpoints.DEFAULT_DIR) -> dict | None:
-    """The recorded check for ``name``, if it was made against the checkpoint that is there now."""
-    result = load_results(directory).get(name)
+def current(name: str, directory: Path | str, results_in: tuple[Path | str, ...] = ()) -> dict | None:
+    """The recorded check for ``name``, if it was made against the checkpoint in ``directory`` now; looked up in
+    ``results_in`` in turn (default: ``directory`` itself)."""
     try:
-        meta = checkpoints.read_sidecar(name, directory)
+        sha = checkpoints.read_sidecar(name, directory).get("weights_sha256")
     except checkpoints.CheckpointError:
         return None
-    return result if result and result.get("weights_sha256") == meta.get("weights_sha256") else None
+    for folder in results_in or (directory,):
+        result = load_results(folder).get(name)
+        if result and result.get("weights_sha256") == sha:
+            return result
+    return None

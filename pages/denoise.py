@@ -8,6 +8,7 @@ import torch
 from ae.inference import reconstruct_digit
 from ae.metrics import psnr
 from ae.noise import corrupt
+from ae.registry import denoise_pairs
 from ui import state, view
 from ui.images import enlarge
 from ui.sidebar import sidebar
@@ -20,9 +21,10 @@ st.write(
     "one. PSNR is measured against the clean digit: higher is better."
 )
 
-PAIRS = [("linear-128", "linear-128-denoise"), ("conv-8", "conv-8-denoise")]
-available = {n for pair in PAIRS for n in pair if state.model(n)[0] is not None}
-missing = [n for pair in PAIRS for n in pair if n not in available]
+# Every denoising model of the registry beside its plain twin (same architecture, trained on clean digits).
+shown = [n for pair in denoise_pairs(state.registry()) for n in pair if n is not None]
+available = [n for n in shown if state.model(n)[0] is not None]
+missing = [n for n in shown if n not in available]
 if missing:
     st.warning(f"Not available yet: {', '.join(missing)}. Use **Retrain** in the sidebar.")
 
@@ -53,7 +55,7 @@ cols = st.columns(2 + len(available))
 cols[0].image(enlarge(clean, scale), caption=f"clean (label {label})", width="stretch", output_format="PNG")
 noisy_caption = f"noisy · {db(float(np.mean((noisy - clean) ** 2)))}"
 cols[1].image(enlarge(noisy, scale), caption=noisy_caption, width="stretch", output_format="PNG")
-names = [n for pair in PAIRS for n in pair if n in available]
+names = available
 for col, name in zip(cols[2:], names, strict=True):
     out = reconstruct_digit(state.model(name)[0], noisy).image
     err = float(np.mean((out - clean) ** 2))

@@ -19,8 +19,7 @@ from ui.images import enlarge, gray_rgb, heat
 from ui.sidebar import sidebar
 
 sidebar()
-# The seed models and their equal-code-size rivals; the denoisers have their own page.
-reg = {n: s for n, s in state.registry().items() if s.group in ("seed", "matched")}
+reg = state.registry()  # every model, shipped or built: the strip and the picker show them all
 st.title("Draw a digit")
 st.write(
     "Draw a digit with the mouse. It is turned into a 28×28 image the way MNIST digits were made, then squeezed "

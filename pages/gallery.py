@@ -15,7 +15,7 @@ st.write(
     "learned to draw. The bar chart shows which digit classes are hardest for this model."
 )
 
-name = view.model("gallery_model", state.usable(("seed", "matched", "denoise")), default="conv-8")
+name = view.model("gallery_model", state.usable(), default="conv-8")
 ranking = state.error_ranking(name)
 images = state.data().test_x
 labels = state.data().test_y

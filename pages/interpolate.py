@@ -19,7 +19,7 @@ st.write(
 )
 
 # linear-32 by default: its tight code is the one whose walk shows the morph the text describes.
-name = view.model("interp_model", state.usable(("seed", "matched")), default="linear-32")
+name = view.model("interp_model", state.usable(), default="linear-32")
 model = state.model(name)[0]
 
 

@@ -17,7 +17,7 @@ st.write(
     "tend to gather: the code captures shape. Your latest drawing from the Draw page is the gold star."
 )
 
-name = view.model("latent_model", state.usable(("seed", "matched", "denoise")), default="conv-8")
+name = view.model("latent_model", state.usable(), default="conv-8")
 lm = state.latent_map(name)
 fig = px.scatter(
     x=lm["xy"][:, 0], y=lm["xy"][:, 1], color=lm["labels"].astype(str),

@@ -120,7 +120,7 @@ BAD = [
     ("pages/draw.py", "presenter", "banana"),
     ("pages/draw.py", "hide", "foo"),
     ("pages/rd.py", "metric", "nope"),
-    ("pages/interpolate.py", "model", "conv-8-denoise"),  # a real model, but not one this page offers
+    ("pages/interpolate.py", "model", "linear-33"),  # looks like a model, is none
 ]
 
 

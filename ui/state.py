@@ -148,10 +148,9 @@ def presenter() -> bool:
     return bool(st.session_state.get("presenter"))
 
 
-def usable(group: str | tuple[str, ...] = ("seed", "matched")) -> list[str]:
-    """Registry models in ``group`` whose checkpoints load, in registry order."""
-    groups = (group,) if isinstance(group, str) else group
-    return [n for n, s in registry().items() if s.group in groups and model(n)[0] is not None]
+def usable() -> list[str]:
+    """Every registry model whose checkpoint loads, in registry order: what each page's model picker offers."""
+    return [n for n in registry() if model(n)[0] is not None]
 
 
 def test_digit(index: int) -> tuple:
@@ -245,18 +244,9 @@ def project_digit(name: str, digit: np.ndarray) -> np.ndarray:
 def reproducibility(name: str) -> dict | None:
     """The last `python -m ae reproduce` result for the checkpoint that serves ``name`` now, if any: the CLI keeps
     its checks in the workspace (the shipped folder holds those of the shipped models)."""
-    from ae.reproduce import load_results
+    from ae.reproduce import current
 
-    folder, _ = resolved(name)
-    try:
-        sha = checkpoints.read_sidecar(name, folder).get("weights_sha256")
-    except checkpoints.CheckpointError:
-        return None
-    for results in (load_results(checkpoint_dir()), load_results(shipped_dir())):
-        result = results.get(name)
-        if result and result.get("weights_sha256") == sha:
-            return result
-    return None
+    return current(name, resolved(name)[0], (checkpoint_dir(), shipped_dir()))
 
 
 def _classifier_folder() -> str:
@@ -301,7 +291,6 @@ def decoder_sizes() -> list[dict]:
     return [
         {"model": n, "decoder parameters": (p := s.build().decoder_parameters()), "decoder bytes (float32)": 4 * p}
         for n, s in registry().items()
-        if s.group in ("seed", "matched")
     ]
 
 
@@ -319,12 +308,3 @@ def classifier():
     """The reference digit reader, or None if its checkpoint is missing."""
     d = _classifier_folder()
     return _classifier(d, checkpoints.fingerprint("classifier", d))
-
-
-def pick_model(key: str, groups: tuple[str, ...] = ("seed", "matched", "denoise"), default: str = "conv-8") -> str:
-    """A model selectbox over the usable models of ``groups``; stops the page with a hint when there are none."""
-    names = usable(groups)
-    if not names:
-        st.warning("No trained model is available: use **Retrain** in the sidebar.")
-        st.stop()
-    return st.selectbox("Model", names, index=names.index(default) if default in names else 0, key=key)
