@@ -38,9 +38,8 @@ from ae.registry import RECIPE_DEFAULTS, REGISTRY, ModelSpec
 
 FORMAT = "aelab-checkpoint"
 VERSION = 1
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 # The repository's tracked models: read-only at run time. What the app or the CLI trains goes to the workspace.
-SHIPPED_DIR = DEFAULT_DIR
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 SHIPPED = "shipped"
 
 
@@ -79,7 +78,7 @@ class TrainingBusy(RuntimeError):
     """Another process holds the training lock for this model."""
 
 
-def paths(name: str, directory: Path | str = DEFAULT_DIR) -> tuple[Path, Path]:
+def paths(name: str, directory: Path | str = SHIPPED_DIR) -> tuple[Path, Path]:
     directory = Path(directory)
     return directory / f"{name}.safetensors", directory / f"{name}.json"
 
@@ -90,7 +89,7 @@ def library_versions() -> dict[str, str]:
     return {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__}
 
 
-def save(model: nn.Module, meta: dict, spec: ModelSpec, directory: Path | str = DEFAULT_DIR) -> dict:
+def save(model: nn.Module, meta: dict, spec: ModelSpec, directory: Path | str) -> dict:
     """Write weights then sidecar, each atomically. Returns the sidecar as written."""
     weights_path, meta_path = paths(spec.name, directory)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -122,7 +121,7 @@ def save(model: nn.Module, meta: dict, spec: ModelSpec, directory: Path | str = 
     return sidecar
 
 
-def read_sidecar(name: str, directory: Path | str = DEFAULT_DIR) -> dict:
+def read_sidecar(name: str, directory: Path | str = SHIPPED_DIR) -> dict:
     weights_path, meta_path = paths(name, directory)
     if not meta_path.exists() and not weights_path.exists():
         raise MissingCheckpoint(
@@ -139,7 +138,7 @@ def read_sidecar(name: str, directory: Path | str = DEFAULT_DIR) -> dict:
     return meta
 
 
-def update_sidecar(name: str, values: dict, directory: Path | str = DEFAULT_DIR) -> dict:
+def update_sidecar(name: str, values: dict, directory: Path | str) -> dict:
     """Add derived fields to an existing sidecar (atomically); the weights are untouched."""
     meta = read_sidecar(name, directory)
     meta.update(values)
@@ -164,7 +163,7 @@ def staleness(meta: dict, spec: ModelSpec) -> list[str]:
 
 
 def load(
-    name: str, directory: Path | str = DEFAULT_DIR, registry: dict[str, ModelSpec] | None = None
+    name: str, directory: Path | str = SHIPPED_DIR, registry: dict[str, ModelSpec] | None = None
 ) -> tuple[nn.Module, dict]:
     """Rebuild ``name`` from its checkpoint, validated. Raises a CheckpointError subclass saying what is wrong.
 
@@ -215,7 +214,7 @@ class Status:
     meta: dict | None
 
 
-def status(name: str, directory: Path | str = DEFAULT_DIR, registry: dict[str, ModelSpec] | None = None) -> Status:
+def status(name: str, directory: Path | str = SHIPPED_DIR, registry: dict[str, ModelSpec] | None = None) -> Status:
     """Load-check one checkpoint without raising: for tables, `ae info` and the app."""
     registry = registry or REGISTRY
     try:
@@ -226,7 +225,7 @@ def status(name: str, directory: Path | str = DEFAULT_DIR, registry: dict[str, M
     return Status(name, True, "stale" if why else "fresh", "; ".join(why), meta)
 
 
-def fingerprint(name: str, directory: Path | str = DEFAULT_DIR) -> str:
+def fingerprint(name: str, directory: Path | str = SHIPPED_DIR) -> str:
     """Changes exactly when the checkpoint's files change: a cache key for tables derived from it."""
     parts = []
     for p in paths(name, directory):
@@ -343,19 +342,6 @@ def folders(directory: Path | str | Folders | None = None) -> Folders:
     return Folders(Path(directory))
 
 
-def resolve(
-    name: str,
-    registry: dict[str, ModelSpec] | None = None,
-    *,
-    shipped: Path | str = SHIPPED_DIR,
-    workspace: Path | str | None = None,
-) -> tuple[Path, str]:
-    """(folder, origin) serving ``name``: the workspace (default ``ae.workspace.checkpoint_dir()``) when its
-    checkpoint there loads and fits the registry, else ``shipped``. Origin is "shipped" or "retrained <date>"."""
-    ws = _workspace.checkpoint_dir(create=False) if workspace is None else workspace
-    return Folders(shipped, ws).resolve(name, registry)
-
-
 def reset_to_shipped(name: str, workspace: Path | str | None = None) -> bool:
     """Remove ``name``'s workspace checkpoint so that the shipped one is served again; True if there was one.
 
@@ -378,7 +364,7 @@ def reset_to_shipped(name: str, workspace: Path | str | None = None) -> bool:
 
 
 @contextmanager
-def training_lock(name: str, directory: Path | str = DEFAULT_DIR, timeout: float = 0) -> Iterator[None]:
+def training_lock(name: str, directory: Path | str = SHIPPED_DIR, timeout: float = 0) -> Iterator[None]:
     """Hold the per-model training lock. An OS file lock: a killed process releases it, so it never goes stale."""
     Path(directory).mkdir(parents=True, exist_ok=True)
     lock = filelock.FileLock(str(Path(directory) / f".{name}.lock"), timeout=timeout)
@@ -392,7 +378,7 @@ def training_lock(name: str, directory: Path | str = DEFAULT_DIR, timeout: float
         lock.release()
 
 
-def is_training(name: str, directory: Path | str = DEFAULT_DIR) -> bool:
+def is_training(name: str, directory: Path | str = SHIPPED_DIR) -> bool:
     try:
         with training_lock(name, directory):
             return False

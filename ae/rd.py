@@ -151,11 +151,11 @@ def baseline_key(data: Mnist, classifier_sha: str, pca_sizes: list[int]) -> dict
     }
 
 
-def stored_path(directory: Path | str = checkpoints.DEFAULT_DIR) -> Path:
+def stored_path(directory: Path | str = checkpoints.SHIPPED_DIR) -> Path:
     return Path(directory) / STORED
 
 
-def load_stored(directory: Path | str = checkpoints.DEFAULT_DIR) -> dict:
+def load_stored(directory: Path | str = checkpoints.SHIPPED_DIR) -> dict:
     try:
         stored = json.loads(stored_path(directory).read_text())
     except (OSError, ValueError):
@@ -163,7 +163,7 @@ def load_stored(directory: Path | str = checkpoints.DEFAULT_DIR) -> dict:
     return stored if isinstance(stored, dict) else {}
 
 
-def save_stored(stored: dict, directory: Path | str = checkpoints.DEFAULT_DIR) -> None:
+def save_stored(stored: dict, directory: Path | str) -> None:
     with contextlib.suppress(OSError):  # a read-only folder still shows the chart; it is just measured again
         atomic_write(stored_path(directory), (json.dumps(stored, indent=1) + "\n").encode())
 

@@ -27,11 +27,11 @@ ACCURACY_TOLERANCE = 0.002  # absolute, on the classifier's test accuracy: 20 of
 RESULTS = "reproducibility.json"
 
 
-def results_path(directory: Path | str = checkpoints.DEFAULT_DIR) -> Path:
+def results_path(directory: Path | str = checkpoints.SHIPPED_DIR) -> Path:
     return Path(directory) / RESULTS
 
 
-def load_results(directory: Path | str = checkpoints.DEFAULT_DIR) -> dict:
+def load_results(directory: Path | str = checkpoints.SHIPPED_DIR) -> dict:
     try:
         return json.loads(results_path(directory).read_text())
     except (FileNotFoundError, json.JSONDecodeError):
@@ -39,7 +39,7 @@ def load_results(directory: Path | str = checkpoints.DEFAULT_DIR) -> dict:
 
 
 def check(
-    spec: ModelSpec, data: Mnist, directory: Path | str = checkpoints.DEFAULT_DIR, progress=None, should_stop=None
+    spec: ModelSpec, data: Mnist, directory: Path | str = checkpoints.SHIPPED_DIR, progress=None, should_stop=None
 ) -> dict:
     """Retrain ``spec`` (an autoencoder, or the classifier's ``ae.classifier.SPEC``) in a scratch folder and compare
     with the checkpoint in ``directory``."""
@@ -98,7 +98,7 @@ def describe(name: str, result: dict) -> str:
     return f"{name}: {verdict}: {numbers}; weights bit-identical: {result['bit_identical']})"
 
 
-def record(name: str, result: dict, directory: Path | str = checkpoints.DEFAULT_DIR) -> None:
+def record(name: str, result: dict, directory: Path | str) -> None:
     results = load_results(directory)
     results[name] = result
     atomic_write(results_path(directory), (json.dumps(results, indent=2) + "\n").encode())

@@ -76,24 +76,24 @@ def test_a_retrain_with_the_default_directory_writes_only_into_the_workspace(wor
         "tiny-linear.safetensors",
         "tiny-linear.json",
     }
-    assert checkpoints.resolve(TINY_LINEAR.name, TINY, shipped=SHIPPED)[0] == ws
+    assert checkpoints.Folders(SHIPPED, ws).resolve(TINY_LINEAR.name, TINY)[0] == ws
 
 
 def test_the_workspace_copy_is_served_until_reset_to_shipped(tmp_path, trained, workspace_home):
     shipped, ws = tmp_path / "shipped", workspace_home / "checkpoints"
     _copy(TINY_LINEAR.name, trained, shipped)
-    assert checkpoints.resolve(TINY_LINEAR.name, TINY, shipped=shipped) == (shipped, "shipped")
+    assert checkpoints.Folders(shipped, ws).resolve(TINY_LINEAR.name, TINY) == (shipped, "shipped")
     _copy(TINY_LINEAR.name, trained, ws)
     meta = checkpoints.read_sidecar(TINY_LINEAR.name, ws)
     meta["created"] = "2026-03-04T05:06:07+00:00"
     (ws / "tiny-linear.json").write_text(json.dumps(meta))
     before = hashes(shipped)
-    folder, origin = checkpoints.resolve(TINY_LINEAR.name, TINY, shipped=shipped)
+    folder, origin = checkpoints.Folders(shipped, ws).resolve(TINY_LINEAR.name, TINY)
     local = datetime.fromisoformat(meta["created"]).astimezone()
     assert (folder, origin) == (ws, f"retrained {local:%Y-%m-%d %H:%M}")
     assert checkpoints.reset_to_shipped(TINY_LINEAR.name) is True
     assert not any(ws.glob("tiny-linear.*"))
-    assert checkpoints.resolve(TINY_LINEAR.name, TINY, shipped=shipped) == (shipped, "shipped")
+    assert checkpoints.Folders(shipped, ws).resolve(TINY_LINEAR.name, TINY) == (shipped, "shipped")
     assert checkpoints.reset_to_shipped(TINY_LINEAR.name) is False  # nothing left to remove
     assert hashes(shipped) == before
 
@@ -103,7 +103,7 @@ def test_an_unusable_or_stale_workspace_checkpoint_falls_back_to_shipped(tmp_pat
     shipped, ws = tmp_path / "shipped", workspace_home / "checkpoints"
     _copy(TINY_LINEAR.name, trained, shipped)
     _copy(TINY_LINEAR.name, trained, ws)
-    assert checkpoints.resolve(TINY_LINEAR.name, TINY, shipped=shipped)[0] == ws
+    assert checkpoints.Folders(shipped, ws).resolve(TINY_LINEAR.name, TINY)[0] == ws
     weights, sidecar = checkpoints.paths(TINY_LINEAR.name, ws)
     meta = json.loads(sidecar.read_text())
     if damage == "architecture":
@@ -115,7 +115,7 @@ def test_an_unusable_or_stale_workspace_checkpoint_falls_back_to_shipped(tmp_pat
     else:
         weights.unlink()
     sidecar.write_text(json.dumps(meta))
-    assert checkpoints.resolve(TINY_LINEAR.name, TINY, shipped=shipped) == (shipped, "shipped")
+    assert checkpoints.Folders(shipped, ws).resolve(TINY_LINEAR.name, TINY) == (shipped, "shipped")
 
 
 def test_a_retrain_with_other_epochs_is_still_served(tmp_path, trained, workspace_home):
@@ -125,7 +125,7 @@ def test_a_retrain_with_other_epochs_is_still_served(tmp_path, trained, workspac
     meta = json.loads((ws / "tiny-linear.json").read_text())
     meta["recipe"]["epochs"] = 1
     (ws / "tiny-linear.json").write_text(json.dumps(meta))
-    assert checkpoints.resolve(TINY_LINEAR.name, TINY, shipped=tmp_path)[0] == ws
+    assert checkpoints.Folders(tmp_path, ws).resolve(TINY_LINEAR.name, TINY)[0] == ws
 
 
 def test_reset_refuses_while_the_model_trains_into_the_workspace(trained, workspace_home):
