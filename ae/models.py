@@ -136,7 +136,3 @@ def preferred_memory_format(model: nn.Module) -> torch.memory_format:
     """Channels-last for models with convolutions: oneDNN's conv and max-pool kernels are much faster in it on
     the CPU, the max-pool most of all."""
     return torch.channels_last if any(isinstance(m, nn.Conv2d) for m in model.modules()) else torch.contiguous_format
-
-
-# The reference digit reader (ae.classifier) is no autoencoder, but it is saved and rebuilt the same way.
-FAMILIES: dict[str, type[nn.Module]] = {"linear": LinearAE, "conv": ConvAE, "classifier": DigitCNN}

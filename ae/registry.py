@@ -12,7 +12,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 
 from torch import nn
 
-from ae.models import FAMILIES
+from ae.families import FAMILIES
 
 
 @dataclass(frozen=True)

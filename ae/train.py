@@ -203,8 +203,12 @@ def train_epoch(run: Run, epoch: int) -> tuple[float, int]:
     fired, running, revived = None, 0.0, 0
     for step in range(1, steps + 1):
         x = shuffled[(step - 1) * bs : step * bs]
-        code = model.encode(noise.gaussian(x, run.recipe.noise_std, run.noise))  # x itself unless denoising
-        loss = F.mse_loss(model.decode(code), x)
+        x_in = noise.gaussian(x, run.recipe.noise_std, run.noise)  # x itself unless denoising
+        if hasattr(model, "training_loss"):  # a model with its own objective (a VAE's ELBO, a codec's rate + λ·MSE)
+            code, loss = None, model.training_loss(x_in, x)
+        else:
+            code = model.encode(x_in)
+            loss = F.mse_loss(model.decode(code), x)
         run.opt.zero_grad(set_to_none=True)
         loss.backward()
         run.opt.step()

@@ -1,0 +1,14 @@
+"""Every model family by name: a spec's ``family`` picks the class, its ``args`` are the class's arguments."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from ae.models import ConvAE, DigitCNN, LinearAE
+
+# The reference digit reader (ae.classifier) is no autoencoder, but it is saved and rebuilt the same way.
+FAMILIES: dict[str, type[nn.Module]] = {
+    "linear": LinearAE,
+    "conv": ConvAE,
+    "classifier": DigitCNN,
+}
