@@ -15,6 +15,8 @@ page = st.navigation(
         st.Page("pages/denoise.py", title="Denoise", icon=":material/blur_on:"),
         st.Page("pages/gallery.py", title="Gallery", icon=":material/grid_view:"),
         st.Page("pages/latent.py", title="Latent map", icon=":material/scatter_plot:"),
+        st.Page("pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
+        st.Page("pages/build.py", title="Build", icon=":material/construction:"),
     ],
     position=view.nav_position(),  # a teacher's link may hide the page list (hide=nav) or the sidebar (hide=sidebar)
 )

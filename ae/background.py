@@ -21,10 +21,14 @@ from ae.cores import CORES
 from ae.data import Mnist
 from ae.registry import ModelSpec
 from ae.runs import longest_first, train_and_save
+from ae.snapshots import Snapshots
 from ae.train import Cancelled, Diverged, Progress
 
 MAX_EPOCHS = 50  # a run longer than this would hold the server's cores for a lesson's length
 ACTIVE = ("queued", "running")
+
+
+Registry = dict[str, ModelSpec] | Callable[[], dict[str, ModelSpec]]
 
 
 class Refused(ValueError):
@@ -44,6 +48,7 @@ class Job:
     loss: float | None = None
     fraction: float = 0.0
     history: list = field(default_factory=list)
+    snapshots: Snapshots | None = None  # the run's per-epoch snapshots so far (new arrays each epoch: safe to keep)
     started: float | None = None
     finished: float | None = None
 
@@ -53,9 +58,12 @@ class Trainer:
     two one-thread runs side by side on 2 cores, a two-thread run alone."""
 
     def __init__(
-        self, load_data: Callable[[], Mnist], registry: dict[str, ModelSpec], directory: Path | str, workers: int = 2
+        self, load_data: Callable[[], Mnist], registry: Registry, directory: Path | str, workers: int = 2
     ) -> None:
-        self._load_data, self._registry, self._directory = load_data, registry, directory
+        # A callable registry is asked anew at every start: models built in the lab join it while the server runs.
+        self._load_data, self._directory = load_data, directory
+        self._registry_now = registry if callable(registry) else lambda: registry
+        self._registry: dict[str, ModelSpec] = {}  # the spec of every job, as it was when the job was queued
         self._lock = threading.Condition()
         self._jobs: dict[str, Job] = {}
         self._queue: list[str] = []
@@ -68,7 +76,8 @@ class Trainer:
 
     def start(self, names: list[str], epochs: int | None = None, *, owner: str = "") -> list[str]:
         """Queue ``names``; returns the ones already queued or running. Raises Refused for a request out of bounds."""
-        unknown = [n for n in names if n not in self._registry]
+        registry = self._registry_now()
+        unknown = [n for n in names if n not in registry]
         if unknown:
             raise Refused(f"unknown model(s): {', '.join(unknown)}")
         if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
@@ -78,6 +87,7 @@ class Trainer:
                 raise Refused("your previous retrain is still queued or running: wait for it, or cancel it first")
             skipped = [n for n in names if n in self._jobs and self._jobs[n].state in ACTIVE]
             for name in (n for n in names if n not in skipped):
+                self._registry[name] = registry[name]
                 self._jobs[name] = Job(name, epochs or self._registry[name].recipe.epochs, owner)
                 self._queue.append(name)
                 self._cancel.discard(name)
@@ -158,6 +168,7 @@ class Trainer:
             meta = train_and_save(
                 spec, self._load_data(), directory=self._directory, epochs=override, progress=progress,
                 should_stop=lambda: name in self._cancel, command=command,
+                watch=lambda snaps: self._update(name, snapshots=snaps),
             )  # fmt: skip
         except checkpoints.TrainingBusy as e:
             self._finish(name, "busy", str(e))

@@ -20,6 +20,9 @@ FAMILY_COLOURS = {
     "JPEG": "#009E73",  # green
     "WebP": "#F0E442",  # yellow
     "PNG": "#BBBBBB",  # grey: lossless, the exact digit
+    "codec": "#D55E00",  # vermillion: the autoencoder trained for rate (ae.codec)
+    "mlp": "#44AA99",  # teal (Paul Tol's palette, beyond Okabe–Ito's eight): deep linear models, the lab's
+    "vae": "#AA4499",  # purple: the generative models
 }
 OTHER_COLOUR = "#888888"
 # Per-model colours (the Training page plots models, not kinds): hues around the family colour, far enough apart to
@@ -28,7 +31,10 @@ FAMILY_SHADES = {
     "linear": ["#56B4E9", "#9fdcff", "#2a74d5", "#8f8cf2", "#3fc9bd", "#c7b0ff"],
     "conv": ["#E69F00", "#ffd27a", "#d55e00", "#ff9b85", "#a0522d"],
 }
-GROUP_SYMBOLS = {"seed": "circle", "matched": "square", "denoise": "diamond"}
+GROUP_SYMBOLS = {
+    "seed": "circle", "matched": "square", "denoise": "diamond", "codec": "star", "lab": "triangle-up",
+    "generate": "hexagon",
+}  # fmt: skip
 
 
 def model_colours(registry: dict[str, ModelSpec]) -> dict[str, str]:
@@ -166,9 +172,13 @@ KIND_DASH = {
     "4-bit code": "dash",
     "lossy": "longdash",
     "lossless": "solid",
+    "8-bit code, entropy coded": "dashdot",  # real .ael files (ae.aelfile), header included
+    "entropy coded": "solid",  # a codec trained for rate: its files are its only points
 }
-FAMILY_ORDER = ["linear", "conv", "PCA", "JPEG", "WebP", "PNG"]
-LABELLED = ("linear", "conv")  # only the autoencoders' float32 points carry a name: a label on every point overlaps
+FAMILY_ORDER = ["codec", "linear", "conv", "PCA", "JPEG", "WebP", "PNG"]
+# Only the autoencoders' float32 points (and the few points of the codecs trained for rate) carry a name: a label on
+# every point overlaps.
+LABELLED = ("linear", "conv")
 
 
 def direction(metric: str, cost: str = "bits per pixel") -> str:
@@ -207,7 +217,7 @@ def _family_traces(fig, points: pd.DataFrame, x: str, metric: str, kinds: dict[s
             rows = points[(points["family"] == family) & (points["kind"] == kind)].sort_values(x)
             if rows.empty:
                 continue
-            labelled = family in LABELLED and kind == "float32 code"
+            labelled = (family in LABELLED and kind == "float32 code") or kind == "entropy coded"
             fig.add_trace(
                 go.Scatter(
                     x=rows[x], y=rows[metric], mode="lines+markers+text" if labelled else "lines+markers",

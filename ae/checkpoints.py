@@ -31,10 +31,11 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
+from ae import snapshots as _snapshots
 from ae import workspace as _workspace
 from ae.fileio import atomic_write
 from ae.models import preferred_memory_format
-from ae.registry import RECIPE_DEFAULTS, REGISTRY, ModelSpec
+from ae.registry import RECIPE_DEFAULTS, ModelSpec, active_registry
 
 FORMAT = "aelab-checkpoint"
 VERSION = 1
@@ -170,7 +171,7 @@ def load(
     A changed recipe still loads (the weights fit the architecture; ``staleness`` reports it); a changed
     architecture does not.
     """
-    spec = (registry or REGISTRY).get(name)
+    spec = (registry or active_registry()).get(name)
     if spec is None:
         raise MissingCheckpoint(name, "not in the model registry")
     meta = read_sidecar(name, directory)
@@ -216,7 +217,7 @@ class Status:
 
 def status(name: str, directory: Path | str = SHIPPED_DIR, registry: dict[str, ModelSpec] | None = None) -> Status:
     """Load-check one checkpoint without raising: for tables, `ae info` and the app."""
-    registry = registry or REGISTRY
+    registry = registry or active_registry()
     try:
         _, meta = load(name, directory, registry)
     except CheckpointError as e:
@@ -319,7 +320,7 @@ class Folders:
 
     def resolve(self, name: str, registry: dict[str, ModelSpec] | None = None) -> tuple[Path, str]:
         """(folder, origin) of the checkpoint that serves ``name``; origin is "shipped" or "retrained <date>"."""
-        spec = (REGISTRY if registry is None else registry).get(name)
+        spec = (active_registry() if registry is None else registry).get(name)
         if self.workspace is not None and spec is not None:
             meta = servable(name, self.workspace, spec)
             if meta is not None:
@@ -346,15 +347,17 @@ def reset_to_shipped(name: str, workspace: Path | str | None = None) -> bool:
     """Remove ``name``'s workspace checkpoint so that the shipped one is served again; True if there was one.
 
     Raises TrainingBusy while the model is being trained into the workspace (the run would write it back). The
-    sidecar goes first: from then on the pair no longer loads, so no reader is ever served half of it.
+    sidecar goes first: from then on the pair no longer loads, so no reader is ever served half of it. The
+    training snapshots (ae.snapshots) go with it.
     """
     directory = _workspace.checkpoint_dir(create=False) if workspace is None else Path(workspace)
     weights_path, meta_path = paths(name, directory)
-    if not (weights_path.exists() or meta_path.exists()):
+    snapshots_path = _snapshots.path(name, directory)
+    if not (weights_path.exists() or meta_path.exists() or snapshots_path.exists()):
         return False
     removed = False
     with training_lock(name, directory):
-        for path in (meta_path, weights_path):
+        for path in (meta_path, weights_path, snapshots_path):
             try:
                 path.unlink()
                 removed = True

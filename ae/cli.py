@@ -11,10 +11,10 @@ from pathlib import Path
 
 import torch
 
-from ae import checkpoints, workspace
+from ae import checkpoints, cli_lab, generate, workspace
 from ae.allocator import keep_freed_memory
 from ae.data import DataError, Mnist, load_mnist
-from ae.registry import REGISTRY
+from ae.registry import active_registry
 
 
 def _data(args: argparse.Namespace) -> Mnist:
@@ -35,13 +35,14 @@ def _status(args: argparse.Namespace, name: str) -> tuple[checkpoints.Status, st
 
 def _train_names(args: argparse.Namespace) -> list[str] | None:
     """The models ``train`` was asked for; None (after saying why) if the request is not valid."""
-    names = list(REGISTRY) if args.all else args.model
+    registry = active_registry()
+    names = list(registry) if args.all else args.model
     if not names:
         print("name a model with --model NAME, or use --all", file=sys.stderr)
         return None
-    unknown = [n for n in names if n not in REGISTRY]
+    unknown = [n for n in names if n not in registry]
     if unknown:
-        print(f"unknown model(s): {', '.join(unknown)}; known: {', '.join(REGISTRY)}", file=sys.stderr)
+        print(f"unknown model(s): {', '.join(unknown)}; known: {', '.join(registry)}", file=sys.stderr)
         return None
     return [n for n in names if _status(args, n)[0].state != "fresh"] if args.missing else names
 
@@ -64,7 +65,7 @@ class _Training:
         bar = self._bar(name)
         try:
             meta = train_and_save(
-                REGISTRY[name], self.data, directory=self.args.checkpoints, epochs=self.args.epochs,
+                active_registry()[name], self.data, directory=self.args.checkpoints, epochs=self.args.epochs,
                 progress=lambda p: self._progress(bar, name, p), should_stop=lambda: bool(self.failed) or should_stop(),
                 command=checkpoints.command_line(), device=self.args.device,
             )  # fmt: skip
@@ -119,8 +120,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     t0 = time.perf_counter()
     try:
-        order = longest_first(names, REGISTRY, _source(args))
-        codes = list(side_by_side(training.run, order, lambda n: REGISTRY[n].recipe.threads, training.jobs))
+        registry = active_registry()
+        order = longest_first(names, registry, _source(args))
+        codes = list(side_by_side(training.run, order, lambda n: registry[n].recipe.threads, training.jobs))
     except KeyboardInterrupt:
         print("interrupted; the previous checkpoints are kept", file=sys.stderr)
         return 130
@@ -175,7 +177,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from ae.quantize import code_range
 
     train = _data(args).train_images()
-    for name in REGISTRY:
+    for name in active_registry():
         try:
             model, meta = checkpoints.load(name, args.checkpoints)
         except checkpoints.CheckpointError as e:
@@ -220,11 +222,14 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from ae.cores import side_by_side
     from ae.runs import longest_first
 
-    specs = {**REGISTRY, CLASSIFIER.name: CLASSIFIER}  # the autoencoders and the reference classifier
+    specs = {**active_registry(), CLASSIFIER.name: CLASSIFIER}  # the autoencoders and the reference classifier
     names = list(specs) if args.all else args.model
     if not names or any(n not in specs for n in names):
         print(f"name models with --model NAME (known: {', '.join(specs)}), or use --all", file=sys.stderr)
         return 2
+    for name in [n for n in names if reproduce.fine_tuned(n, _source(args).resolve(n, specs)[0])]:
+        print(f"{name}: skipped: {reproduce.NOT_REPRODUCIBLE}", flush=True)
+        names.remove(name)
     data = _data(args)
 
     def check(name: str, should_stop) -> tuple[str, dict | None, str]:
@@ -267,7 +272,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     else:
         print(f"workspace:   {args.checkpoints.resolve()} (AELAB_HOME; what train writes)")
         print(f"shipped:     {checkpoints.SHIPPED_DIR} (read-only; --checkpoints checkpoints to regenerate)")
-    for name in REGISTRY:
+    for name in active_registry():
         s, origin = _status(args, name)
         when = f" {origin}, trained {s.meta.get('created')}" if s.meta else ""
         # Only where training writes; a workspace not made yet has nothing training in it (nor is made by asking).
@@ -345,4 +350,18 @@ def parser() -> argparse.ArgumentParser:
     p = command("reproduce", cmd_reproduce, "retrain and check the shipped metrics reproduce")
     _models(p, "every model in the registry, and the reference classifier")
     command("info", cmd_info, "data source, cache and checkpoint status")
+    generate.sample_arguments(command("sample", generate.cmd_sample, "write a PNG grid of samples from a model"))
+    cli_lab.add_new(command("new", cli_lab.cmd_new, "build a model of your own (its spec goes to the workspace)"))
+    command("delete", cli_lab.cmd_delete, "delete a model built with new").add_argument("name")
+    command("list", cli_lab.cmd_list, "every model, shipped and built, with its status")
+    from ae.export_cli import add_arguments as export_arguments
+    from ae.export_cli import cmd_export
+
+    export_arguments(
+        command("export", cmd_export, "every model as ONNX (--onnx DIR), the offline edition (--site DIR)")
+    )
+    from ae import aelfile
+
+    aelfile.add_compress(command("compress", aelfile.cmd_compress, "a digit picture as an .ael file, coded by a model"))
+    aelfile.add_decompress(command("decompress", aelfile.cmd_decompress, "an .ael file back to a PNG picture"))
     return top

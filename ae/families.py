@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from torch import nn
 
-from ae.models import ConvAE, DigitCNN, LinearAE
+from ae.codec import CodecAE
+from ae.models import ConvAE, DigitCNN, LinearAE, MlpAE
+from ae.vae import VAE
 
 # The reference digit reader (ae.classifier) is no autoencoder, but it is saved and rebuilt the same way.
 FAMILIES: dict[str, type[nn.Module]] = {
     "linear": LinearAE,
     "conv": ConvAE,
+    "mlp": MlpAE,
     "classifier": DigitCNN,
+    "codec": CodecAE,
+    "vae": VAE,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -11,14 +12,12 @@ from torch.nn import functional as F
 PIXELS = 28 * 28
 
 
-class LinearAE(nn.Module):
-    """Linear(784 -> d), Linear(d -> 784), sigmoid: no activation in between, as in the seed notebook."""
+class FlatAE(nn.Module):
+    """An autoencoder on the 784 pixels as one vector: ``encoder`` maps them to the code, ``decoder`` and a sigmoid
+    map the code back to a 28x28 picture."""
 
-    def __init__(self, depth: int) -> None:
-        super().__init__()
-        self.depth = depth
-        self.encoder = nn.Linear(PIXELS, depth)
-        self.decoder = nn.Linear(depth, PIXELS)
+    encoder: nn.Module
+    decoder: nn.Module
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x.reshape(x.shape[0], PIXELS))
@@ -33,27 +32,51 @@ class LinearAE(nn.Module):
         return sum(p.numel() for p in self.decoder.parameters())
 
 
+class LinearAE(FlatAE):
+    """Linear(784 -> d), Linear(d -> 784), sigmoid: no activation in between, as in the seed notebook."""
+
+    def __init__(self, depth: int) -> None:
+        super().__init__()
+        self.depth = depth
+        self.encoder = nn.Linear(PIXELS, depth)
+        self.decoder = nn.Linear(depth, PIXELS)
+
+
 class ConvAE(nn.Module):
     """The seed conv AE. With padding 1 each conv keeps 28x28, so two 2x2 pools give a (code_channels, 7, 7) code:
     8 x 7 x 7 = 392 values for the seed, not the 8 x 5 x 5 = 200 a hand count without padding gives."""
 
-    def __init__(self, code_channels: int = 8, hidden: int = 64) -> None:
+    def __init__(self, code_channels: int = 8, hidden: int = 64, third_block: bool = False) -> None:
         super().__init__()
         self.code_channels = code_channels
         self.hidden = hidden
+        self.third_block = third_block
         self.conv1 = nn.Conv2d(1, hidden, 3, padding=1)
         self.conv2 = nn.Conv2d(hidden, code_channels, 3, padding=1)
         self.pool = nn.MaxPool2d(2, 2)
         self.t_conv1 = nn.ConvTranspose2d(code_channels, hidden, 2, stride=2)
         self.t_conv2 = nn.ConvTranspose2d(hidden, 1, 2, stride=2)
+        if third_block:  # the lab's option: one more 3x3 conv at 14x14 on each side, the code's size unchanged
+            self.conv_mid = nn.Conv2d(hidden, hidden, 3, padding=1)
+            self.t_conv_mid = nn.Conv2d(hidden, hidden, 3, padding=1)
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The 14x14 hidden features that the code layer reads."""
         # The seed writes pool(relu(conv(x))). ReLU is monotonic, so relu(pool(.)) is the same function with the
         # same gradients, and it runs the ReLU (and its backward) on a 4x smaller tensor.
         x = torch.relu(self.pool(self.conv1(x)))
-        return torch.relu(self.pool(self.conv2(x)))
+        return torch.relu(self.conv_mid(x)) if self.third_block else x
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.pool(self.conv2(self.features(x))))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
+        if self.third_block:
+            u = torch.relu(self.t_conv_mid(torch.relu(self.t_conv1(z))))
+            return torch.sigmoid(self.t_conv2(u))
+        return self.decode_fast(z)
+
+    def decode_fast(self, z: torch.Tensor) -> torch.Tensor:
         """sigmoid(t_conv2(relu(t_conv1(z)))), computed as two matmuls.
 
         A 2x2 ConvTranspose with stride 2 never overlaps: each input position writes its own 2x2 block. So each
@@ -78,7 +101,8 @@ class ConvAE(nn.Module):
         return self.decode(self.encode(x))
 
     def decoder_parameters(self) -> int:
-        return sum(p.numel() for m in (self.t_conv1, self.t_conv2) for p in m.parameters())
+        layers = (self.t_conv1, self.t_conv2, *((self.t_conv_mid,) if self.third_block else ()))
+        return sum(p.numel() for m in layers for p in m.parameters())
 
     @property
     def code_layer(self) -> nn.Conv2d:
@@ -98,7 +122,7 @@ class ConvAE(nn.Module):
         """
         if not channels:
             return
-        hidden = torch.relu(self.pool(self.conv1(probe)))
+        hidden = self.features(probe)
         # nn.Conv2d's default init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn from ``generator``: the global RNG is
         # shared by runs training side by side, so drawing from it would make their weights depend on each other.
         bound = 1 / math.sqrt(self.conv2.weight[0].numel())
@@ -114,6 +138,30 @@ class ConvAE(nn.Module):
     def firing(code: torch.Tensor) -> torch.Tensor:
         """Which code channels are non-zero anywhere in a batch of codes."""
         return code.detach().amax(dim=(0, 2, 3)) > 0
+
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh}
+
+
+class MlpAE(FlatAE):
+    """784 -> hidden ... -> code, mirrored back to 784, sigmoid output. The code itself has no activation, as in the
+    seed's linear model: with no hidden layers this is that model."""
+
+    def __init__(self, code_size: int, hidden: list[int] | tuple[int, ...] = (256, 128), activation: str = "relu"):
+        super().__init__()
+        self.code_size, self.hidden, self.activation = code_size, list(hidden), activation
+        act = ACTIVATIONS[activation]
+        widths = [PIXELS, *hidden, code_size]
+        self.encoder = nn.Sequential(*_layers(widths, act))
+        self.decoder = nn.Sequential(*_layers(widths[::-1], act))
+
+
+def _layers(widths: list[int], act: type[nn.Module]) -> list[nn.Module]:
+    """Linear layers through ``widths``, with ``act`` between them (not after the last)."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(itertools.pairwise(widths)):
+        layers += [nn.Linear(a, b)] + ([act()] if i < len(widths) - 2 else [])
+    return layers
 
 
 class DigitCNN(nn.Module):

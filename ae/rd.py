@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import PIL
 import torch
@@ -24,10 +25,11 @@ from ae.classifier import SPEC as CLASSIFIER
 from ae.classifier import predict
 from ae.data import Mnist
 from ae.fileio import atomic_write
+from ae.inference import cat_batches
 from ae.metrics import Quality, measure_code, psnr, ssim
 from ae.models import PIXELS
 from ae.quantize import code_range, evaluate_quantized
-from ae.registry import REGISTRY, ModelSpec
+from ae.registry import ModelSpec, active_registry
 
 CODE_BITS = (None, 8, 4)  # float32 as is, then 8 and 4 bits per value
 JPEG_QUALITIES = (5, 10, 20, 35, 50, 75, 95)
@@ -37,8 +39,9 @@ RD_VERSION = 2  # bump when the measurement changes, so stored points are measur
 STORED = "rd.json"
 COLUMNS = [
     "name", "family", "kind", "code values", "bits per value", "bits per pixel", "compression ratio",
-    "MSE", "PSNR (dB)", "SSIM", "classifier accuracy", "digits",
+    "MSE", "PSNR (dB)", "SSIM", "classifier accuracy", "digits", "header bits per pixel",
 ]  # fmt: skip
+ENTROPY_VERSION = 1  # bump when entropy coding or the .ael format changes: the coded points are measured again
 
 
 def _quality(x: torch.Tensor, y: torch.Tensor) -> Quality:
@@ -46,12 +49,14 @@ def _quality(x: torch.Tensor, y: torch.Tensor) -> Quality:
     return Quality(mse, psnr(mse), float(ssim(y, x).mean()))
 
 
-def _row(name: str, family: str, kind: str, *, values, bits, bpp: float, q: Quality, acc: float, n: int) -> dict:
-    """One point of the chart, its values in COLUMNS' order."""
+def _row(
+    name: str, family: str, kind: str, *, values, bits, bpp: float, q: Quality, acc: float, n: int, header=None
+) -> dict:
+    """One point of the chart, its values in COLUMNS' order (``header``: the bits per pixel of file headers)."""
     ratio = values / PIXELS if values else None
-    return dict(
-        zip(COLUMNS, [name, family, kind, values, bits, bpp, ratio, q.mse, q.psnr, q.ssim, acc, n], strict=True)
-    )
+    cells = [name, family, kind, values, bits, bpp, ratio, q.mse, q.psnr, q.ssim, acc, n]
+    row = dict(zip(COLUMNS[:-1], cells, strict=True))
+    return row if header is None else row | {COLUMNS[-1]: header}  # only files have a header
 
 
 def _classifier(source: checkpoints.Folders):
@@ -65,7 +70,10 @@ def _accuracy(clf: torch.nn.Module, y: torch.Tensor, labels: torch.Tensor) -> fl
 
 
 def model_rows(spec: ModelSpec, model: torch.nn.Module, meta: dict, data: Mnist, clf: torch.nn.Module) -> list[dict]:
-    """A model's points: its code sent as float32, at 8 and at 4 bits per value."""
+    """A model's points: its code sent as float32, at 8 and at 4 bits per value (a codec trained for rate: its
+    .ael files only, its code being integers already; a plain model's files are ``entropy_row``)."""
+    if hasattr(model, "probability_tables"):
+        return [entropy_row(spec, model, meta, data, clf)]
     x, labels = data.test_images(), torch.from_numpy(data.test_y)
     values = measure_code(model).values
     lo, hi = meta.get("code_range") or code_range(model, data.train_images())
@@ -136,7 +144,7 @@ def model_key(meta: dict, data: Mnist, classifier_sha: str) -> dict:
         "classifier_sha256": classifier_sha,
         "data": data.fingerprint,
         "code_bits": [b or 32 for b in CODE_BITS],
-    }
+    } | ({"entropy": ENTROPY_VERSION} if meta.get("spec", {}).get("family") == "codec" else {})
 
 
 def baseline_key(data: Mnist, classifier_sha: str, pca_sizes: list[int]) -> dict:
@@ -177,11 +185,12 @@ def stored_files(directory: Path | str | checkpoints.Folders | None = None) -> l
     return files
 
 
-def _kept(stores: list[dict], name: str | None, key: dict) -> list[dict] | None:
+def _kept(stores: list[dict], name: str | None, key: dict, section: str = "models") -> list[dict] | None:
     """Stored rows of model ``name`` (None: the baselines) whose key matches, from the first store that has them.
-    A retrained model's points are in the workspace's store, the shipped model's in the shipped one."""
+    A retrained model's points are in the workspace's store, the shipped model's in the shipped one. The rows of
+    plain models' entropy-coded files are kept apart (``section`` "entropy"), under a key of their own."""
     for stored in stores:
-        kept = stored.get("baselines") if name is None else stored.get("models", {}).get(name)
+        kept = stored.get("baselines") if name is None else stored.get(section, {}).get(name)
         if kept and kept.get("key") == key:
             return kept["rows"]
     return None
@@ -190,6 +199,8 @@ def _kept(stores: list[dict], name: str | None, key: dict) -> list[dict] | None:
 def _store(fresh: dict, directory: Path) -> None:
     stored = load_stored(directory)  # re-read: another session may have stored points meanwhile
     stored.setdefault("models", {}).update(fresh["models"])
+    if fresh["entropy"]:
+        stored.setdefault("entropy", {}).update(fresh["entropy"])
     if fresh["baselines"]:
         stored["baselines"] = fresh["baselines"]
     save_stored(stored, directory)
@@ -208,7 +219,7 @@ class _Pass:
     budget: Callable[[], AbstractContextManager]
     log: Callable[[str], None] | None = None
     t0: float = field(default_factory=time.perf_counter)
-    fresh: dict = field(default_factory=lambda: {"models": {}, "baselines": None})
+    fresh: dict = field(default_factory=lambda: {"models": {}, "baselines": None, "entropy": {}})
 
 
 def _model_points(name: str, run: _Pass) -> list[dict] | None:
@@ -231,7 +242,27 @@ def _model_points(name: str, run: _Pass) -> list[dict] | None:
         run.fresh["models"][name] = {"key": key, "rows": points}
         if run.log:
             run.log(f"{name} measured: {time.perf_counter() - run.t0:.1f} s")
+    if points and points[0]["kind"] == "float32 code":
+        coded = _coded_points(name, folder, meta, run)
+        points = points + coded if coded else points
     return points
+
+
+def _coded_points(name: str, folder: Path, meta: dict, run: _Pass) -> list[dict] | None:
+    """A plain model's 8-bit code entropy coded into files: stored, or measured (and added to ``run.fresh``)."""
+    key = model_key(meta, run.data, run.clf_sha) | {"entropy": ENTROPY_VERSION}
+    rows = _kept(run.stores, name, key, "entropy")
+    if rows is None:
+        try:
+            model, meta = checkpoints.load(name, folder, run.registry)
+        except checkpoints.CheckpointError:
+            return None
+        with run.budget():
+            rows = [entropy_row(run.registry[name], model, meta, run.data, run.clf)]
+        run.fresh["entropy"][name] = {"key": key, "rows": rows}
+        if run.log:
+            run.log(f"{name} entropy coded: {time.perf_counter() - run.t0:.1f} s")
+    return rows
 
 
 def rd_table(
@@ -257,7 +288,7 @@ def rd_table(
     shipped points). Each measurement runs inside ``budget()`` (the app passes its core budget), so that reading
     stored points never waits for a core.
     """
-    registry = REGISTRY if registry is None else registry
+    registry = active_registry() if registry is None else registry
     source = checkpoints.folders(directory)
     clf, clf_sha = _classifier(source)
     stores = [] if remeasure else [load_stored(f.parent) for f in stored_files(source)]
@@ -269,7 +300,8 @@ def rd_table(
         model_points = _model_points(name, run)
         if model_points:
             rows += model_points
-            sizes.add(int(model_points[0]["code values"]))
+            # PCA at each plain code's size; a codec's integer code has no float32 twin to set beside PCA.
+            sizes.update(int(p["code values"]) for p in model_points if p["kind"] == "float32 code")
     key = baseline_key(data, clf_sha, sorted(sizes))
     base = None if codec_digits else _kept(stores, None, key)
     if base is None:
@@ -277,7 +309,7 @@ def rd_table(
             base = baseline_rows(data, clf, sorted(sizes), codec_digits=codec_digits, log=log)
         if not codec_digits:  # a partial codec run is not the chart's data
             run.fresh["baselines"] = {"key": key, "rows": base}
-    if save and (run.fresh["models"] or run.fresh["baselines"]):
+    if save and (run.fresh["models"] or run.fresh["baselines"] or run.fresh["entropy"]):
         _store(run.fresh, source.writable)
     if log:
         log(f"all points: {time.perf_counter() - run.t0:.1f} s")
@@ -312,3 +344,124 @@ def findings(table: pd.DataFrame) -> list[str]:
             f"{cheapest['bits per pixel']:.3f} bits per pixel, {100 * cheapest['classifier accuracy']:.1f}% correct."
         )
     return out
+
+
+def entropy_row(spec: ModelSpec, model: torch.nn.Module, meta: dict, data: Mnist, clf: torch.nn.Module) -> dict:
+    """The model's code entropy coded into one .ael file per test digit (ae.aelfile): bits from the files' real
+    sizes, header included (its share in "header bits per pixel"). Every file is decoded from its bytes alone and
+    must give back exactly the code it was made from; the reconstructions are decoded from those codes."""
+    from ae import aelfile, entropy
+
+    x, labels = data.test_images(), torch.from_numpy(data.test_y)
+    codec = hasattr(model, "probability_tables")
+    coder = entropy.coder_for(model, meta, None if codec else data.train_images())
+    stamp = aelfile.model_hash(meta["weights_sha256"], coder)
+    symbols = coder.symbols(cat_batches(model.encode, model, x))
+    files = [aelfile.pack(spec.name, stamp, coder.to_bytes(s)) for s in symbols]
+    headers = []
+    for file, sent in zip(files, symbols, strict=True):
+        parsed = aelfile.unpack(file)
+        if not np.array_equal(coder.from_bytes(parsed.payload), sent):
+            raise RuntimeError(f"{spec.name}: a file did not decode to the code it was made from")
+        headers.append(parsed.header_bytes)
+    y = cat_batches(model.decode, model, coder.values(symbols))
+    sizes = np.array([len(f) for f in files], dtype=np.float64)
+    values = symbols.shape[1]
+    return _row(
+        spec.name, spec.family, "entropy coded" if codec else f"{entropy.CODE_BITS}-bit code, entropy coded",
+        values=values, bits=float((sizes - headers).mean() * 8 / values), bpp=float(sizes.mean() * 8 / PIXELS),
+        q=_quality(x, y), acc=_accuracy(clf, y, labels), n=len(x), header=float(np.mean(headers) * 8 / PIXELS),
+    )  # fmt: skip
+
+
+def _curve(table: pd.DataFrame) -> pd.DataFrame:
+    """The trained codecs' points, by bits per pixel, keeping only those better than every cheaper one."""
+    points = table[table["kind"] == "entropy coded"].sort_values("bits per pixel")
+    return points[points["PSNR (dB)"] > points["PSNR (dB)"].cummax().shift(fill_value=-np.inf)]
+
+
+def bits_for(curve: pd.DataFrame, target: float) -> float | None:
+    """The bits per pixel the codec curve needs for PSNR ``target`` (interpolated between its points, log bits);
+    None if it never gets there. Below its cheapest point: that point's bits (it does at least as well)."""
+    if curve.empty or target > curve["PSNR (dB)"].max():
+        return None
+    logs = np.log(curve["bits per pixel"].to_numpy())
+    return float(np.exp(np.interp(target, curve["PSNR (dB)"].to_numpy(), logs)))
+
+
+def psnr_at(curve: pd.DataFrame, bpp: float) -> float | None:
+    """The codec curve's PSNR at ``bpp`` (interpolated in log bits); None outside the bits it spans."""
+    if curve.empty or not curve["bits per pixel"].min() <= bpp <= curve["bits per pixel"].max():
+        return None
+    return float(np.interp(np.log(bpp), np.log(curve["bits per pixel"].to_numpy()), curve["PSNR (dB)"].to_numpy()))
+
+
+def _against(curve: pd.DataFrame, family: str, points: pd.DataFrame) -> str:
+    """One sentence: where the codec curve beats ``family``'s points, and by how much, or that it does not."""
+    needs = [(bits_for(curve, p["PSNR (dB)"]), p) for _, p in points.iterrows()]
+    wins = [(p["bits per pixel"] / b, p, b) for b, p in needs if b is not None and b < p["bits per pixel"]]
+    if not wins:
+        return f"The trained codec beats no {family} point: at each {family} quality it needs as many bits or more."
+    ratio, p, b = max(wins, key=lambda w: w[0])
+    gains = [(g - p2["PSNR (dB)"], p2) for _, p2 in points.iterrows() if (g := psnr_at(curve, p2["bits per pixel"]))]
+    gain = ""
+    if gains:
+        dg, p2 = max(gains, key=lambda g: g[0])
+        gain = f"; at the bits of {p2['name']} ({p2['bits per pixel']:.2f} bits per pixel) it is {dg:+.1f} dB"
+    missed = [p for b, p in needs if b is None]
+    if missed:
+        first = min(missed, key=lambda p: p["PSNR (dB)"])
+        gain += (
+            f"; it never reaches the PSNR of {first['name']} ({first['PSNR (dB)']:.1f} dB at "
+            f"{first['bits per pixel']:.2f} bits per pixel) or above: its best is {curve['PSNR (dB)'].max():.1f} dB"
+        )
+    return (
+        f"Against {family}: the trained codec reaches the PSNR of {len(wins)} of its {len(points)} points with fewer "
+        f"bits, at best {ratio:.1f}× fewer ({p['name']}: {p['PSNR (dB)']:.1f} dB at {p['bits per pixel']:.2f} bits "
+        f"per pixel, the codec {b:.2f}){gain}."
+    )
+
+
+def codec_findings(table: pd.DataFrame) -> list[str]:
+    """Sentences computed from the points: where the codec trained for rate beats WebP, JPEG and PNG (real file
+    bytes on both sides, headers included), and by how much, or that it does not."""
+    curve = _curve(table)
+    if curve.empty:
+        return []
+    out = [_against(curve, f, table[table["family"] == f]) for f in ("WebP", "JPEG") if (table["family"] == f).any()]
+    png = table[table["family"] == "PNG"]
+    if not png.empty:
+        p = png.iloc[0]
+        under = curve[curve["bits per pixel"] < p["bits per pixel"]]
+        if under.empty:
+            out.append(f"Every trained-codec file is larger than lossless PNG's ({p['bits per pixel']:.2f} bpp).")
+        else:
+            best = under.iloc[-1]
+            out.append(
+                f"Lossless PNG needs {p['bits per pixel']:.2f} bits per pixel; {best['name']}'s files are "
+                f"{p['bits per pixel'] / best['bits per pixel']:.1f}× smaller at {best['PSNR (dB)']:.1f} dB, and the "
+                f"classifier reads {100 * best['classifier accuracy']:.1f}% of them right."
+            )
+    head = curve["header bits per pixel"] / curve["bits per pixel"]
+    out.append(f"The .ael header is {100 * head.min():.0f}–{100 * head.max():.0f}% of the trained codec's files.")
+    return out
+
+
+FIXED_LENGTH = ("float32 code", "8-bit code", "4-bit code")
+SHOWN = ["name", "kind", "bits per pixel", "header bits per pixel", "PSNR (dB)", "classifier accuracy"]
+
+
+def _front(points: pd.DataFrame) -> pd.DataFrame:
+    """The points no other point beats on both bits and PSNR, by bits."""
+    points = points.sort_values(["bits per pixel", "PSNR (dB)"], ascending=[True, False])
+    return points[points["PSNR (dB)"] > points["PSNR (dB)"].cummax().shift(fill_value=-np.inf)]
+
+
+def codec_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The trained codec's curve beside the image codecs and the best fixed-length autoencoder codes (those no
+    other fixed-length code beats on both bits and PSNR), by bits per pixel."""
+    codec = table[table["kind"] == "entropy coded"]
+    files = table[table["family"].isin(["WebP", "JPEG", "PNG"])]
+    fixed = _front(table[table["kind"].isin(FIXED_LENGTH) & (table["family"] != "PCA")])
+    out = pd.concat([codec, files, fixed]).sort_values("bits per pixel")
+    return out[SHOWN].reset_index(drop=True)

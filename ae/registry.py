@@ -8,6 +8,7 @@ the registry entry has changed since it was trained.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 
 from torch import nn
@@ -66,7 +67,8 @@ class ModelSpec:
     args: dict = field(default_factory=dict)
     recipe: Recipe | ClassifierRecipe = Recipe(epochs=5, batch_size=25, lr=1e-3)
     description: str = ""
-    group: str = "seed"  # "seed" (the notebook's models), "matched" (equal-code-size rivals), "denoise"
+    group: str = "seed"  # "seed" (the notebook's models), "matched" (equal-code-size rivals), "denoise", "lab"
+    note: str = ""  # the builder's own words, for a model built in the lab
 
     def build(self) -> nn.Module:
         return FAMILIES[self.family](**self.args)
@@ -128,6 +130,40 @@ CONV_RECIPE = Recipe(epochs=5, batch_size=16, lr=7e-3)
 # as the rate decays: a second thread gains little at batch 16 and much more at 32-64, and with the batch growing
 # only once the rate is low the model still reaches its bar in the same epochs.
 SEED_CONV_RECIPE = replace(CONV_RECIPE, batch_sizes=(16, 16, 32, 32, 64), threads=2)
+# The VAEs: an MLP 784-256-128-code, mirrored (the checkpoints stay under 2 MB); 15 epochs at batch 128 take under a
+# minute on one free core (bench/README.md).
+VAE_RECIPE = Recipe(epochs=15, batch_size=128, lr=3e-3)
+
+
+def _vae(code_size: int, recipe: Recipe = VAE_RECIPE) -> ModelSpec:
+    return ModelSpec(
+        f"vae-{code_size}",
+        "vae",
+        {"code_size": code_size, "hidden": [256, 128]},  # a list: the args come back from a sidecar's JSON as one
+        recipe,
+        f"VAE: MLP 784-256-128 -> mean and log-variance of a {code_size}-D code, mirrored decoder; BCE + KL",
+        "generate",
+    )
+
+
+# The codecs trained for rate (ae.codec): one per λ of bits per pixel + λ · MSE, spanning about 0.1 to 2 bits per
+# pixel; 6 epochs take about a minute on one core (bench/README.md).
+CODEC_RECIPE = Recipe(epochs=6, batch_size=128, lr=4e-3)
+CODEC_LAMBDAS = (30, 150, 750, 4000, 20000)
+
+
+def _codec(index: int, lam: float) -> ModelSpec:
+    return ModelSpec(
+        f"codec-{index}",
+        "codec",
+        {"lam": lam, "step": round(5 / math.sqrt(lam), 4)},
+        CODEC_RECIPE,
+        f"codec trained for rate, λ = {lam:g}: conv encoder to 128 integers entropy coded with a learned prior, "
+        "MLP decoder",
+        "codec",
+    )
+
+
 # Denoising: the same architectures, fed clip(x + N(0, 0.5²)) with the clean digit as target.
 DENOISE_STD = 0.5
 
@@ -143,6 +179,10 @@ REGISTRY: dict[str, ModelSpec] = {
         _conv(4, CONV_RECIPE, "matched"),
         _conv(2, CONV_RECIPE, "matched"),
         _conv(1, CONV_RECIPE, "matched"),
+        # Generative: VAEs (ae.vae) whose prior can be sampled; 2-D for the latent plane, 16-D for better digits.
+        *(_vae(code) for code in (2, 16)),
+        # Trained for rate (ae.codec), from the fewest bits up.
+        *(_codec(i, lam) for i, lam in enumerate(CODEC_LAMBDAS, 1)),
     ]
 }
 
@@ -165,9 +205,9 @@ def get_spec(name: str, registry: dict[str, ModelSpec] | None = None) -> ModelSp
 REGISTRY_ENV = "AELAB_REGISTRY"
 
 
-def active_registry() -> dict[str, ModelSpec]:
-    """The registry the app serves: REGISTRY, or the ``module:NAME`` dict that AELAB_REGISTRY names (tests use a
-    tiny one so that a real retrain takes seconds)."""
+def shipped_registry() -> dict[str, ModelSpec]:
+    """The shipped models: REGISTRY, or the ``module:NAME`` dict that AELAB_REGISTRY names (tests use a tiny one so
+    that a real retrain takes seconds)."""
     import importlib
     import os
 
@@ -176,3 +216,35 @@ def active_registry() -> dict[str, ModelSpec]:
         return REGISTRY
     module, _, attr = ref.partition(":")
     return getattr(importlib.import_module(module), attr or "REGISTRY")
+
+
+def built() -> tuple[dict[str, ModelSpec], dict[str, str]]:
+    """The models built in the lab, from the workspace's spec files, and each spec file left out, with why."""
+    from ae import specs, workspace
+
+    found, problems = specs.load_folder(workspace.home())
+    shipped = shipped_registry()
+    for name in [n for n in found if n in shipped]:
+        problems[f"{name}.json"] = f"{name!r} is the name of a shipped model"
+        del found[name]
+    return found, problems
+
+
+def active_registry() -> dict[str, ModelSpec]:
+    """Every model the app and the CLI serve: the shipped ones, then the ones built in the lab."""
+    return {**shipped_registry(), **built()[0]}
+
+
+def _shipped_specs() -> dict[str, ModelSpec]:
+    """The shipped models built through the lab: spec files in the shipped checkpoints/specs/."""
+    from pathlib import Path
+
+    from ae import specs  # imports this module's classes, all defined above
+
+    found, problems = specs.load_folder(Path(__file__).resolve().parent.parent / "checkpoints")
+    if problems:
+        raise RuntimeError(f"a shipped spec is not valid: {problems}")
+    return found
+
+
+REGISTRY.update(_shipped_specs())

@@ -25,6 +25,21 @@ from ae.runs import train_and_save
 TOLERANCE = 0.01  # relative, on an autoencoder's test MSE
 ACCURACY_TOLERANCE = 0.002  # absolute, on the classifier's test accuracy: 20 of the 10,000 test digits
 RESULTS = "reproducibility.json"
+NOT_REPRODUCIBLE = "fine-tuned on your drawings: not reproducible from its spec"
+
+
+class NotReproducible(checkpoints.CheckpointError):
+    """A checkpoint no retrain from its spec can give: one fine-tuned on a user's drawings (ae.finetune)."""
+
+    reason = "fine-tuned"
+
+
+def fine_tuned(name: str, directory: Path | str) -> bool:
+    """Whether the checkpoint of ``name`` in ``directory`` was fine-tuned on a user's drawings."""
+    try:
+        return "finetune" in checkpoints.read_sidecar(name, directory)
+    except checkpoints.CheckpointError:
+        return False
 
 
 def results_path(directory: Path | str = checkpoints.SHIPPED_DIR) -> Path:
@@ -45,6 +60,8 @@ def check(
     with the checkpoint in ``directory``."""
     registry = {spec.name: spec}
     shipped_model, shipped = checkpoints.load(spec.name, directory, registry)
+    if "finetune" in shipped:
+        raise NotReproducible(spec.name, NOT_REPRODUCIBLE)
     with tempfile.TemporaryDirectory() as scratch:
         if spec.family == "classifier":
             fresh = classifier.train_and_save(data, scratch, spec, should_stop=should_stop)

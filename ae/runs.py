@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from ae import checkpoints, workspace
+from ae import checkpoints, snapshots, workspace
 from ae.cores import torch_threads
 from ae.data import Mnist
 from ae.metrics import evaluate, measure_code, parameter_count
@@ -28,6 +28,7 @@ def train_and_save(
     should_stop: Callable[[], bool] | None = None,
     command: str | None = None,
     device: str | None = None,
+    watch: Callable[[snapshots.Snapshots], None] | None = None,
 ) -> dict:
     """Train ``spec`` and write its checkpoint into ``directory`` (default: the workspace, never the shipped
     folder unless named); returns the sidecar.
@@ -35,11 +36,23 @@ def train_and_save(
     Raises TrainingBusy if another process is training the same model, and train.Cancelled / train.Diverged
     when the run ends early: in every such case the previous checkpoint is left as it was. The caller holds the
     run's cores (ae.cores), which cover the evaluation too.
+
+    Per-epoch snapshots (ae.snapshots) are kept beside the checkpoint, and handed to ``watch`` as they grow.
     """
     directory = workspace.checkpoint_dir() if directory is None else directory
+    recorder = snapshots.Recorder(data)
+
+    def on_epoch(epoch: int, model) -> None:
+        taken = recorder.record(model)
+        if watch is not None:
+            watch(taken)
+
     with checkpoints.training_lock(spec.name, directory), torch_threads(spec.recipe.threads):
-        result = train(spec, data, epochs=epochs, progress=progress, should_stop=should_stop, device=device)
+        args = {"progress": progress, "should_stop": should_stop, "device": device, "on_epoch": on_epoch}
+        result = train(spec, data, epochs=epochs, **args)
         meta = sidecar(result, data, command or f"python -m ae train --model {spec.name}")
+        # Written before the checkpoint that names them: until that lands, the old sidecar does not match them.
+        meta[snapshots.SIDECAR_KEY] = snapshots.save(recorder.snapshots(), spec.name, directory)
         # Saved under the recipe actually used: an --epochs override makes the checkpoint "stale" on purpose,
         # since it no longer reproduces the registry's recipe.
         return checkpoints.save(result.model, meta, replace(spec, recipe=result.recipe), directory)

@@ -88,6 +88,7 @@ class Run:
     probe: torch.Tensor  # training digits that set a revived code channel's bias
     progress: Callable[[Progress], None] | None = None
     should_stop: Callable[[], bool] | None = None
+    on_epoch: Callable[[int, nn.Module], None] | None = None
     history: list[dict] = field(default_factory=list)
 
     def steps(self, epoch: int) -> int:
@@ -101,6 +102,11 @@ class Run:
         if self.progress is not None and (step % PROGRESS_EVERY == 0 or step == steps):
             args = (self.spec.name, epoch, self.recipe.epochs, step, steps, loss, test_loss, tuple(self.history))
             self.progress(Progress(*args))
+
+    def watch(self, epoch: int) -> None:
+        """Show the model after ``epoch`` (0: at its start) to ``on_epoch``, e.g. to snapshot it (ae.snapshots)."""
+        if self.on_epoch is not None:
+            self.on_epoch(epoch, self.model)
 
 
 def pick_device(name: str | None = None) -> torch.device:
@@ -119,9 +125,11 @@ def train(
     progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     device: torch.device | str | None = None,
+    on_epoch: Callable[[int, nn.Module], None] | None = None,
 ) -> TrainResult:
     """Train ``spec`` from scratch on the training digits, testing on the 10k test digits after every epoch, on the
-    recipe's threads. ``progress`` is called every few steps; when ``should_stop()`` turns true, ``Cancelled``."""
+    recipe's threads. ``progress`` is called every few steps; when ``should_stop()`` turns true, ``Cancelled``.
+    ``on_epoch(epoch, model)`` sees the model at its start (epoch 0) and after each epoch, before it is reported."""
     recipe = spec.recipe if epochs is None else replace(spec.recipe, epochs=int(epochs))
     if recipe.epochs < 1:
         raise ValueError("epochs must be at least 1")
@@ -129,7 +137,8 @@ def train(
     keep_freed_memory()
     with torch_threads(recipe.threads):
         run = setup(spec, recipe, data, device)
-        run.progress, run.should_stop = progress, should_stop
+        run.progress, run.should_stop, run.on_epoch = progress, should_stop, on_epoch
+        run.watch(0)
         started = time.perf_counter()
         for epoch in range(1, recipe.epochs + 1):
             t0 = time.perf_counter()
@@ -137,6 +146,7 @@ def train(
             row = {"epoch": epoch, "train_loss": train_loss, "test_loss": test(run)}
             row |= {"seconds": round(time.perf_counter() - t0, 3), "batch_size": run.batches[epoch - 1]}
             run.history.append(row | {"revived_channels": revived})
+            run.watch(epoch)
             run.report(epoch, run.steps(epoch), train_loss, row["test_loss"])
         wall = time.perf_counter() - started
     seen = sum(run.steps(e) * run.batches[e - 1] for e in range(1, recipe.epochs + 1))

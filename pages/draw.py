@@ -14,7 +14,7 @@ from ae.preprocess import (
     ink_extent,
     read_upload,
 )
-from ui import actions, state, view
+from ui import actions, drawing_file, live_draw, mydigits, state, view
 from ui.images import enlarge, gray_rgb, heat
 from ui.sidebar import sidebar
 
@@ -22,9 +22,9 @@ sidebar()
 reg = state.registry()  # every model, shipped or built: the strip and the picker show them all
 st.title("Draw a digit")
 st.write(
-    "Draw a digit with the mouse. It is turned into a 28×28 image the way MNIST digits were made, then squeezed "
-    "through each autoencoder's code and rebuilt. The error map shows where the rebuilt digit differs: "
-    "bright pixels are large errors."
+    "Draw a digit with the mouse, a finger or a stylus. It is turned into a 28×28 image the way MNIST digits were "
+    "made, then squeezed through each autoencoder's code and rebuilt. The error map shows where the rebuilt digit "
+    "differs: bright pixels are large errors."
 )
 
 if (linked := view.digit(len(state.data().test_x))) is not None:
@@ -34,6 +34,20 @@ source = st.segmented_control(
     "Input", ["Draw", "Random test digit", "Upload"], default="Draw", key="source", label_visibility="collapsed",
     required=True,  # clicking the chosen one again must not leave no input chosen
 )  # fmt: skip
+live = False
+if source == "Draw" and live_draw.enabled():
+    on_server = st.toggle(
+        "Compute on the server", key="server_mode",
+        help="Off (the default): every model and the digit reader run in your browser, while the pen moves. On: the "
+        "drawing goes to the server after each stroke, as the lab did before.",
+    )  # fmt: skip
+    live = not on_server and live_draw.available()
+    if not on_server and not live:
+        reason = st.session_state.get(live_draw.FALLBACK_KEY)
+        st.caption(f"Live mode cannot run in this browser ({reason}): computing on the server.")
+if live:
+    # The pad and every model's results, all in the browser: nothing comes back here while the pen moves.
+    live_digit = live_draw.live_draw()
 st.space("small")  # room for the canvas' toolbar, which pops up above it, clear of the input choice
 # Even halves: at 1024 px with the sidebar open, a 1 : 1.6 split clipped the canvas.
 left, right = st.columns(2, gap="medium")
@@ -61,6 +75,10 @@ with left:
                 st.image(enlarge(digit, 10), caption=file.name, width=CANVAS_SIZE, output_format="PNG")
             except InputError as e:
                 st.error(str(e), icon=":material/error:")
+    elif live:
+        digit = live_digit  # handed to the lab with the pad's "Use in the lab" button: the server's view of it
+        if digit is not None:
+            st.image(enlarge(digit, 10), caption="The digit you sent, computed on the server", width=CANVAS_SIZE)
     else:
         from streamlit_drawable_canvas import st_canvas  # only importable inside a running app
 
@@ -102,11 +120,13 @@ with left:
 st.session_state["input_before"] = source
 view.show_digit(shown_index)
 
+if digit is None:
+    hint = "Upload a picture of one digit" if source == "Upload" else "Draw a digit on the black square"
+    if not live:
+        right.info(f"{hint} to see its reconstructions.", icon=":material/draw:")
+    mydigits.section(None)  # your kept digits, their file and the fine-tune need no input on screen
+    st.stop()
 with right:
-    if digit is None:
-        hint = "Upload a picture of one digit" if source == "Upload" else "Draw a digit on the black square"
-        st.info(f"{hint} to see its reconstructions.", icon=":material/draw:")
-        st.stop()
     st.session_state["last_digit"] = digit  # the latent map page marks it
     shapes = state.code_shapes()
     loaded = {n: state.model(n) for n in reg}
@@ -139,8 +159,8 @@ if name in recs:
         )  # fmt: skip
 
 st.subheader("Every model, same input")
-# Presenter mode's large text needs wider tiles: rows of five instead of one row of all.
-per_row = 5 if state.presenter() else len(reg)
+# Rows of eight (presenter mode: five, for its large text), so that with the lab's models the tiles stay readable.
+per_row = 5 if state.presenter() else min(len(reg), 8)
 names = list(reg)
 strip = [col for i in range(0, len(names), per_row) for col in st.columns(per_row)][: len(names)]
 for col, other in zip(strip, names, strict=True):
@@ -154,3 +174,7 @@ for col, other in zip(strip, names, strict=True):
         st.image(both, width="stretch", output_format="PNG")
         reads = f" · reads {r.reads[0]}" if r.reads is not None else ""
         st.caption(f"**{other}**  \nMSE {r.mse:.4f} · {r.psnr:.1f} dB{reads}")
+
+drawing_file.section(digit)  # the drawing's bytes as PNG, WebP and a codec's .ael file
+
+mydigits.section(digit, name)  # keep your drawings with their labels; teach a model your handwriting

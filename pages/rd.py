@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ae.charts import direction, ratio_figure, rd_figure
+from ae.rd import codec_findings, codec_table
 from ui import state, view
 from ui.sidebar import sidebar
 
@@ -12,7 +13,11 @@ st.write(
     "Compression counted in **bits**: a code value stored as float32 costs 32 bits, as an 8-bit number 8 bits. "
     "Bits per pixel = code bits ÷ 784. Every point is measured on the MNIST test digits: the autoencoders (their "
     "codes sent as float32, 8-bit and 4-bit), PCA (the best any purely linear code can do) and real image files "
-    "(PNG, JPEG, WebP) with their actual bytes."
+    "(PNG, JPEG, WebP) with their actual bytes. Two kinds of point are real files too: every model's 8-bit code "
+    "**entropy coded** into an `.ael` file (each code value coded with its own probability table, fitted on the "
+    "training digits' codes), and the **codec** models, small autoencoders trained for rate (bits per pixel + "
+    "λ · MSE, with a learned prior for their integer code; one model per λ), whose files are their points. An "
+    "`.ael` file's bits include its header (format, model name, model hash, checksum), as a PNG's or a WebP's do."
 )
 
 table = state.rd_table()
@@ -37,6 +42,19 @@ st.caption(
 st.subheader("What the chart shows")
 for sentence in state.rd_findings():
     st.markdown(f"- {sentence}")
+
+st.subheader("Is an autoencoder a good compressor?")
+if sentences := codec_findings(table):
+    for sentence in sentences:
+        st.markdown(f"- {sentence}")
+    st.dataframe(codec_table(table), hide_index=True, width="stretch")
+    st.caption(
+        "The codec's curve beside the image files and the best autoencoder codes sent as fixed-length numbers (those "
+        "that no other fixed-length code beats on both bits and PSNR). Try it on your own digit: the Draw page shows "
+        "your drawing as a PNG, a WebP and a codec file."
+    )
+else:
+    st.info("No codec model has a checkpoint yet: train one with `python -m ae train --model codec-3`.")
 st.caption(
     "The decoder is a shared codebook: sender and receiver hold it once, so only the code is counted per digit. "
     "Its size, for the record:"

@@ -4,8 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from ae.charts import Curve, model_colours, training_figure
+from ae.families import FAMILIES
 from ae.runs import denoise_note
-from ui import state, view
+from ui import learning, state, view
 from ui.sidebar import sidebar
 
 sidebar()
@@ -37,6 +38,11 @@ for name in reg:
         )  # fmt: skip
         if not live and (note := denoise_note(name, meta)):
             notes.append((name, note))
+    if hasattr(
+        FAMILIES.get(reg[name].family), "training_loss"
+    ):  # VAEs and codecs minimise their own objective, not MSE
+        notes.append((name, f"{name}: its training curve is the loss it minimises ({reg[name].family}: not MSE); "
+                            "its test curve is the MSE of its reconstructions, like every other model's."))  # fmt: skip
     if history:
         # A live run trains the registry's recipe; a checkpoint says which recipe made it.
         std = reg[name].recipe.noise_std if live else (meta or {}).get("recipe", {}).get("noise_std", 0.0)
@@ -58,6 +64,15 @@ if curves:
         st.info("Pick one or more models above to see their curves.")
 else:
     st.info("No training history yet: train a model with **Retrain** in the sidebar.")
+
+st.subheader("Watch it learn")
+st.write(
+    "What a model makes of eight fixed test digits at its start and after every epoch, and for a model whose first "
+    "layer looks at all 784 pixels at once (linear, MLP), the patterns that layer has learned to look for. Start a "
+    "retrain in the sidebar to watch it live; a model trained here keeps these snapshots, so a slider replays it."
+)
+watched = learning.pick(list(reg), jobs)
+learning.watch(watched, reg[watched], jobs.get(watched))
 
 if summary:
     st.subheader("How each checkpoint was made")

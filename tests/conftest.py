@@ -8,6 +8,8 @@ import pytest
 from ae.data import Mnist, load_mnist
 from ae.workspace import HOME_ENV
 
+LIVE_ENV = "AELAB_LIVE_DRAW"
+
 
 @pytest.fixture(scope="session", autouse=True)
 def session_workspace(tmp_path_factory) -> Iterator[Path]:
@@ -15,6 +17,7 @@ def session_workspace(tmp_path_factory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as mp:
         home = tmp_path_factory.mktemp("aelab-home-session")
         mp.setenv(HOME_ENV, str(home))
+        mp.setenv(LIVE_ENV, "0")  # the Draw page computes on the server unless a test asks for live mode
         yield home
 
 
@@ -24,6 +27,9 @@ def workspace_home(tmp_path_factory, monkeypatch) -> Path:
     into the repository's shipped checkpoints or the user's own workspace."""
     home = tmp_path_factory.mktemp("aelab-home")
     monkeypatch.setenv(HOME_ENV, str(home))
+    # Live mode exports every model for the browser first (a minute in a fresh workspace): tests/test_live_draw.py
+    # turns it on where it is what is tested.
+    monkeypatch.setenv(LIVE_ENV, "0")
     return home
 
 

@@ -6,12 +6,11 @@ from ae import checkpoints, classifier, cli, reproduce
 from ae.registry import REGISTRY
 from ae.runs import train_and_save
 from tests.test_classifier import TINY as TINY_CLASSIFIER
-from tests.tiny import REGISTRY as TINY
 from tests.tiny import TINY_CONV
 
 
 def test_check_reproduces_a_tiny_model_and_records_it(tmp_path, small_mnist, monkeypatch):
-    monkeypatch.setattr(checkpoints, "REGISTRY", TINY)  # load() resolves the tiny model by name
+    monkeypatch.setenv("AELAB_REGISTRY", "tests.tiny:REGISTRY")  # load() resolves the tiny model by name
     train_and_save(TINY_CONV, small_mnist, directory=tmp_path)
     result = reproduce.check(TINY_CONV, small_mnist, tmp_path)
     assert result["reproduced"] and result["bit_identical"] and result["relative_difference"] == 0

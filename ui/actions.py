@@ -72,8 +72,7 @@ def reset_to_shipped(name: str) -> Outcome:
     """Drop ``name``'s retrained checkpoint so the shipped one is served again."""
     if not auth.may_change():
         return _record(Outcome(False, NOT_ALLOWED))
-    job = state.trainer().snapshot().get(name)
-    if job is not None and job.state in ACTIVE:
+    if _in_training(name):
         return _record(Outcome(False, f"{name} is being retrained: cancel that run first."))
     try:
         removed = checkpoints.reset_to_shipped(name, state.checkpoint_dir())
@@ -89,3 +88,40 @@ def train_now_button(name: str) -> None:
     if auth.may_change() and not view.is_hidden("retrain") and st.button(f"Train {name} now", key=f"train_{name}"):
         retrain([name], None)
         st.rerun()
+
+
+BUILD_NOT_ALLOWED = "Only the teacher can build or delete models here. Ask your teacher."
+
+
+def build_model(build) -> Outcome:
+    """Save the model ``build`` (an ae.lab.Build) asks for and queue its training, as this session."""
+    from ae import lab
+
+    if not auth.may_change():
+        return _record(Outcome(False, BUILD_NOT_ALLOWED))
+    try:
+        spec = lab.create(build)
+    except lab.SpecError as e:
+        return _record(Outcome(False, f"Not built: {e}"))
+    outcome = retrain([spec.name], None)
+    return _record(Outcome(True, f"Built {spec.name}. {outcome.message}"))
+
+
+def delete_model(name: str) -> Outcome:
+    """Delete a model built in the lab (its spec and checkpoint)."""
+    from ae import lab
+
+    if not auth.may_change():
+        return _record(Outcome(False, BUILD_NOT_ALLOWED))
+    if _in_training(name):
+        return _record(Outcome(False, f"{name} is training: cancel that run first."))
+    try:
+        lab.delete(name)
+    except lab.SpecError as e:
+        return _record(Outcome(False, f"Not deleted: {e}"))
+    return _record(Outcome(True, f"Deleted {name}."))
+
+
+def _in_training(name: str) -> bool:
+    job = state.trainer().snapshot().get(name)
+    return job is not None and job.state in ACTIVE

@@ -43,6 +43,9 @@ def sidebar() -> None:
         with st.popover("Glossary", icon=":material/menu_book:", width="stretch"):
             st.markdown(GLOSSARY)
         view.link_slot()
+        if problems := state.spec_problems():
+            files = ", ".join(f"specs/{f}" for f in problems)
+            st.warning(f"Left out, not valid: {files}. Every other model is served; the Build page says why.")
         if "retrain" not in hidden:
             _retrain_section()
         live = state.trainer().active()

@@ -8,6 +8,7 @@ serving folder and its files' fingerprint, so a retrain is picked up and a reset
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Iterator
 
@@ -22,7 +23,7 @@ from ae.compare import comparison_table
 from ae.cores import CORES, torch_threads
 from ae.data import Mnist, load_mnist
 from ae.metrics import measure_code
-from ae.registry import REGISTRY_ENV, ModelSpec, active_registry
+from ae.registry import REGISTRY_ENV, ModelSpec, active_registry, built
 
 # The shipped folder, when it is not the repository's (tests, a deployment that keeps the models elsewhere). It is
 # only read; the app trains into the workspace (AELAB_HOME).
@@ -32,6 +33,18 @@ keep_freed_memory()  # every session's inference and the background trainer run 
 
 def registry() -> dict[str, ModelSpec]:
     return active_registry()
+
+
+def registry_key() -> str:
+    """Changes whenever the registry does (another test registry, a model built or deleted in the lab): a cache
+    key for everything computed from it."""
+    specs = [(n, s.arch_dict(), s.recipe_dict()) for n, s in active_registry().items()]
+    return f"{os.environ.get(REGISTRY_ENV)}|{hashlib.sha256(repr(specs).encode()).hexdigest()[:16]}"
+
+
+def spec_problems() -> dict[str, str]:
+    """Spec files in the workspace that are left out, and why."""
+    return built()[1]
 
 
 def shipped_dir() -> str:
@@ -74,23 +87,23 @@ def data() -> Mnist:
 
 @st.cache_resource
 def _trainer(directory: str, registry_ref: str | None) -> Trainer:
-    return Trainer(data, active_registry(), directory)
+    return Trainer(data, active_registry, directory)
 
 
 def trainer() -> Trainer:
     """One per server (shared by every browser session), writing into the workspace; keyed so that tests with
     another registry or workspace get their own."""
-    return _trainer(checkpoint_dir(), os.environ.get(REGISTRY_ENV))
+    return _trainer(checkpoint_dir(), os.environ.get(REGISTRY_ENV))  # not the lab's models: they join it live
 
 
 @st.cache_data
-def _code_shapes(registry_ref: str | None) -> dict[str, str]:
+def _code_shapes(registry_ref: str) -> dict[str, str]:
     return {name: measure_code(spec.build()).shape_text for name, spec in active_registry().items()}
 
 
 def code_shapes() -> dict[str, str]:
     """Each model's code shape, measured by running its (untrained) encoder once."""
-    return _code_shapes(os.environ.get(REGISTRY_ENV))
+    return _code_shapes(registry_key())
 
 
 def fingerprints() -> tuple[str, ...]:
@@ -98,7 +111,7 @@ def fingerprints() -> tuple[str, ...]:
 
 
 @st.cache_resource(max_entries=64)
-def _load(name: str, directory: str, fingerprint: str, registry_ref: str | None):
+def _load(name: str, directory: str, fingerprint: str, registry_ref: str):
     try:
         model, meta = checkpoints.load(name, directory, active_registry())
         return model, meta, None
@@ -109,7 +122,7 @@ def _load(name: str, directory: str, fingerprint: str, registry_ref: str | None)
 def model(name: str):
     """(model, sidecar, error) for ``name`` from the folder serving it; reloaded exactly when that changes."""
     folder, _ = resolved(name)
-    return _load(name, folder, checkpoints.fingerprint(name, folder), os.environ.get(REGISTRY_ENV))
+    return _load(name, folder, checkpoints.fingerprint(name, folder), registry_key())
 
 
 def origin(name: str) -> str:
@@ -118,7 +131,7 @@ def origin(name: str) -> str:
 
 
 @st.cache_data(show_spinner="Reading every checkpoint ...", max_entries=16)
-def _table(source: tuple[str, str], keys: tuple[str, ...], data_fingerprint: str, registry_ref: str | None):
+def _table(source: tuple[str, str], keys: tuple[str, ...], data_fingerprint: str, registry_ref: str):
     # Quality as recorded at training (on these test digits); `python -m ae eval` measures it again.
     return comparison_table(data(), checkpoints.Folders(*source), active_registry(), measure=False)
 
@@ -129,11 +142,11 @@ def _source() -> tuple[str, str]:
 
 def table() -> pd.DataFrame:
     """The comparison table, recomputed exactly when some serving checkpoint changes."""
-    return _table(_source(), fingerprints(), data().fingerprint, os.environ.get(REGISTRY_ENV))
+    return _table(_source(), fingerprints(), data().fingerprint, registry_key())
 
 
 @st.cache_resource(max_entries=16)
-def _compare_figure(source: tuple[str, str], keys: tuple[str, ...], data_fingerprint: str, registry_ref: str | None):
+def _compare_figure(source: tuple[str, str], keys: tuple[str, ...], data_fingerprint: str, registry_ref: str):
     from ae.charts import compare_figure
 
     return compare_figure(_table(source, keys, data_fingerprint, registry_ref))
@@ -141,7 +154,7 @@ def _compare_figure(source: tuple[str, str], keys: tuple[str, ...], data_fingerp
 
 def compare_figure():
     """The Compare page's chart, built once per table (building it took about 2/3 of a cached rerun)."""
-    return _compare_figure(_source(), fingerprints(), data().fingerprint, os.environ.get(REGISTRY_ENV))
+    return _compare_figure(_source(), fingerprints(), data().fingerprint, registry_key())
 
 
 def presenter() -> bool:
@@ -264,7 +277,7 @@ def _rd_keys() -> tuple[str, ...]:
 
 
 @st.cache_data(max_entries=4, show_spinner="Measuring the models and baselines not measured yet ...")
-def _rd(source: tuple[str, str], keys: tuple[str, ...], registry_ref: str | None):
+def _rd(source: tuple[str, str], keys: tuple[str, ...], registry_ref: str):
     from ae.rd import rd_table
 
     try:
@@ -277,7 +290,7 @@ def _rd(source: tuple[str, str], keys: tuple[str, ...], registry_ref: str | None
 def rd_table():
     """Every rate-distortion point (stored points read, missing or outdated ones measured and kept in the
     workspace); None when the reference classifier is missing."""
-    return _rd(_source(), _rd_keys(), os.environ.get(REGISTRY_ENV))
+    return _rd(_source(), _rd_keys(), registry_key())
 
 
 def rd_findings() -> list[str]:

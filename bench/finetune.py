@@ -1,0 +1,78 @@
+"""Teach it your handwriting: the fine-tune's before/after on the synthetic hand, and how long it takes on one core.
+
+    .venv/bin/python bench/finetune.py                       # linear-32, conv-8, linear-128-denoise
+    .venv/bin/python bench/finetune.py --model linear-32 --digits 40
+
+For each model: the shipped checkpoint fine-tuned (ae.finetune's defaults: 300 Adam steps of 64 digits, half yours,
+cut off at 10 s) on ``--digits`` digits of the synthetic hand (MNIST test digits slanted and thickened,
+ae.handwriting.synthetic), on one thread, as the Draw page runs it. Printed: the MSE on those digits and on the
+10,000 MNIST test digits before and after, on as many digits of the same hand the fine-tune never saw, the steps
+done, the training time and the whole call's time (the measuring included), and the load average while it ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: make `ae` importable
+
+import torch
+
+from ae import checkpoints, finetune, handwriting
+from ae.cores import torch_threads
+from ae.data import load_mnist
+from ae.inference import mean_squared_error
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def one(name: str, data, digits: int) -> None:
+    model, meta = checkpoints.load(name, checkpoints.SHIPPED_DIR)
+    spec = checkpoints.active_registry()[name]
+    hand = handwriting.synthetic(data, digits)
+    unseen = handwriting.synthetic(data, digits, start=digits).tensors()[0]
+    t0 = time.perf_counter()
+    r = finetune.finetune(
+        model, hand, data, noise_std=spec.recipe.noise_std, before_mnist=finetune.recorded_test_mse(meta, data)
+    )
+    total = time.perf_counter() - t0
+    with torch_threads(1):
+        unseen_before, unseen_after = mean_squared_error(model, unseen), mean_squared_error(r.model, unseen)
+    print(
+        f"| {name} | {r.before.yours:.5f} → {r.after.yours:.5f} ({r.after.yours / r.before.yours - 1:+.0%}) "
+        f"| {unseen_before:.5f} → {unseen_after:.5f} ({unseen_after / unseen_before - 1:+.0%}) "
+        f"| {r.before.mnist:.5f} → {r.after.mnist:.5f} ({r.after.mnist / r.before.mnist - 1:+.0%}) "
+        f"| {r.steps} | {r.seconds:.1f} s | {total:.1f} s | {os.getloadavg()[0]:.1f} |",
+        flush=True,
+    )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", action="append", help="a shipped model (repeatable)")
+    p.add_argument("--digits", type=int, default=100, help="digits of the synthetic hand to fine-tune on")
+    args = p.parse_args()
+    data = load_mnist()
+    print(f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, {args.digits} synthetic digits")
+    print("| model | MSE on your digits | on unseen digits of the same hand | MNIST test | steps | training ", end="")
+    print("| whole call | load |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name in args.model or ["linear-32", "conv-8", "linear-128-denoise"]:
+        one(name, data, args.digits)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+"""Generate: sample new digits, walk a VAE's 2-D latent plane, move code values, add and subtract class means."""
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+from PIL import Image
+
+from ae import checkpoints
+from ae import generate as gen
+from ae.classifier import SPEC as CLASSIFIER
+from ae.explore import codes
+from ui import state, view
+from ui.images import enlarge, strip
+from ui.sidebar import sidebar
+
+SAMPLES = 32  # digits per batch of samples: 4 rows of 8
+PLANE_DIGITS = 2000  # test digits scattered over the latent plane
+PROBE = 41  # the plane's invisible click targets per side: a click anywhere decodes that point
+TICKS = (-2.0, -1.0, 0.0, 1.0, 2.0)
+
+sidebar()
+st.title("Generate")
+st.write(
+    "An autoencoder rebuilds digits it is given. Can it also **make new ones**? Decode a code that no digit was "
+    "encoded to, and see. A **VAE** (variational autoencoder) is trained so that its codes fill a known cloud, the "
+    "prior N(0, I): any code drawn from it decodes to a digit. A **plain autoencoder** has no prior; its codes sit "
+    "wherever training put them, with holes between, and a code drawn from the gaps decodes to a smudge."
+)
+
+reg = state.registry()
+names = state.usable()
+vaes = {n for n in names if reg[n].family == "vae"}
+
+
+def kind(name: str) -> str:
+    return "VAE" if name in vaes else "plain autoencoder"
+
+
+name = view.model("generate_model", names, default="vae-2", format_func=lambda n: f"{n} ({kind(n)})")
+model = state.model(name)[0]
+
+
+@st.cache_data(max_entries=64, show_spinner="Encoding 2,000 training digits ...")
+def _stats(name: str, key: str) -> gen.CodeStats:
+    d = state.data()
+    with state.one_core():
+        return gen.code_stats(state.model(name)[0], d.train_images()[: gen.FIT_DIGITS], d.train_y)
+
+
+def stats(name: str) -> gen.CodeStats:
+    """The statistics of ``name``'s codes of 2,000 training digits, computed once per checkpoint."""
+    return _stats(name, state.checkpoint_key(name))
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading every model's samples with the reference classifier ...")
+def _confidences(names: tuple[str, ...], keys: tuple[str, ...], classifier_key: str) -> dict[str, float]:
+    clf = state.classifier()
+    out = {}
+    for n in names:
+        m = state.model(n)[0]
+        s = None if n in vaes else stats(n)
+        with state.one_core():
+            out[n] = gen.sample_confidence(m, clf, s)
+    return out
+
+
+def confidences() -> dict[str, float] | None:
+    """Each usable model's mean classifier confidence in 256 of its samples; None without the classifier."""
+    if state.classifier() is None:
+        return None
+    folder = state.folders().resolve(CLASSIFIER.name, {CLASSIFIER.name: CLASSIFIER})[0]
+    keys = tuple(state.checkpoint_key(n) for n in names)
+    return _confidences(tuple(names), keys, checkpoints.fingerprint(CLASSIFIER.name, folder))
+
+
+def sample_section() -> None:
+    st.subheader("Samples")
+    ss = st.session_state
+    ss.setdefault("generate_seed", 0)
+    left, right = st.columns([1, 3], vertical_alignment="bottom")
+    if left.button("New samples", icon=":material/casino:", key="generate_new"):
+        ss["generate_seed"] += 1
+    right.number_input("Seed", 0, 2**31 - 1, key="generate_seed", help="The same seed gives the same samples.")
+    seed = int(ss["generate_seed"])
+    s = None if name in vaes else stats(name)
+    images = gen.samples(model, SAMPLES, seed, s)
+    st.image(enlarge(gen.tile(images.reshape(4, 8, 28, 28)), 3), output_format="PNG")
+    how = (
+        f"{SAMPLES} codes drawn from the prior N(0, I) with seed {seed}, decoded by {name}"
+        if name in vaes
+        else f"{name} is a plain autoencoder: it has no prior to sample, so these {SAMPLES} codes (seed {seed}) are "
+        f"drawn from a Gaussian fitted to its codes of {gen.FIT_DIGITS:,} training digits (their mean and "
+        "covariance, each value clipped to the range the training codes span), then decoded"
+    )
+    clf = state.classifier()
+    if clf is not None:
+        conf = gen.read(clf, images)[1]
+        how += f". The reference classifier reads them with a mean confidence of {conf.mean():.2f}"
+    st.caption(how + ".")
+    scores = confidences()
+    if scores:
+        st.info(gen.confidence_sentence(scores, vaes), icon=":material/fact_check:")
+
+
+@st.cache_data(max_entries=16, show_spinner="Encoding 2,000 test digits ...")
+def _plane(name: str, key: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    m = state.model(name)[0]
+    with state.one_core():
+        _, grid = gen.latent_grid(m, n)
+        z = codes(m, state.data().test_images()[:PLANE_DIGITS])
+    return gen.tile(grid), gen.to_quantile(z)
+
+
+def plane_figure(grid: np.ndarray, xy: np.ndarray) -> go.Figure:
+    """The decodes tiled over the plane (in prior-quantile units) under the test digits' codes, coloured by label,
+    and a lattice of invisible points that makes a click anywhere a selection."""
+    fig = go.Figure()
+    img = Image.fromarray((np.clip(grid, 0, 1) * 255).astype(np.uint8), mode="L")
+    fig.add_layout_image(source=img, xref="x", yref="y", x=0, y=1, sizex=1, sizey=1, sizing="stretch", layer="below")
+    labels = state.data().test_y[:PLANE_DIGITS]
+    for c in range(10):
+        idx = np.flatnonzero(labels == c)
+        fig.add_scatter(
+            x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=str(c), customdata=idx[:, None],
+            marker={"size": 5, "opacity": 0.7}, hovertemplate=f"test digit #%{{customdata[0]}}<extra>label {c}</extra>",
+            unselected={"marker": {"opacity": 0.7}}, selected={"marker": {"size": 12}},
+        )  # fmt: skip
+    p = (np.arange(PROBE) + 0.5) / PROBE
+    px, py = np.meshgrid(p, p)
+    fig.add_scatter(
+        x=px.ravel(), y=py.ravel(), mode="markers", name="plane", showlegend=False,
+        marker={"size": 9, "opacity": 0}, hovertemplate="click to decode this point<extra></extra>",
+        selected={"marker": {"opacity": 1, "color": "gold"}}, unselected={"marker": {"opacity": 0}},
+    )  # fmt: skip
+    ticks = {"tickvals": gen.to_quantile(np.array(TICKS)).tolist(), "ticktext": [f"{t:g}" for t in TICKS]}
+    fig.update_xaxes(range=[0, 1], title="z₁", showgrid=False, zeroline=False, **ticks)
+    fig.update_yaxes(range=[0, 1], title="z₂", showgrid=False, zeroline=False, scaleanchor="x", **ticks)
+    fig.update_layout(height=640, margin={"t": 20}, legend_title_text="label", dragmode="pan")
+    return fig
+
+
+def plane_section() -> None:
+    st.subheader("The latent plane")
+    n = st.select_slider("Grid", [8, 10, 15, 20, 25], value=15, key="generate_grid", format_func=lambda v: f"{v}×{v}")
+    grid, xy = _plane(name, state.checkpoint_key(name), n)
+    fig = plane_figure(grid, xy)
+    event = st.plotly_chart(fig, width="stretch", on_select="rerun", selection_mode="points", key="generate_plane")
+    st.caption(
+        f"Each tile decodes the code at its place: the grid covers the prior evenly, at its {n}×{n} quantiles (an "
+        "axis tick marks a code value). The dots are the codes (posterior means) of the first 2,000 test digits, "
+        "coloured by their label, which the VAE never saw. Click anywhere on the plane to decode that point."
+    )
+    points = event.selection.points if event and event.selection else []
+    if points:
+        show_point(fig, points[0])
+
+
+def show_point(fig: go.Figure, point: dict) -> None:
+    """The decode of a clicked point of the plane (and the test digit itself when a dot was clicked)."""
+    curve, i = point.get("curve_number"), point.get("point_index", point.get("point_number"))
+    if curve is None or i is None or not 0 <= curve < len(fig.data):
+        return
+    trace = fig.data[curve]
+    z = gen.from_quantile(np.array([[trace.x[i], trace.y[i]]]))
+    cols = st.columns(4)
+    cols[0].image(enlarge(gen.decode(model, z)[0], 5), caption=f"decode of z = ({z[0, 0]:.2f}, {z[0, 1]:.2f})")
+    if trace.customdata is not None:
+        index = int(trace.customdata[i][0])
+        digit, label = state.test_digit(index)
+        cols[1].image(enlarge(digit, 5), caption=f"test digit #{index} (label {label}), whose code this is")
+
+
+@st.fragment
+def slider_section() -> None:
+    st.subheader("Move the code")
+    s = stats(name)
+    index = int(st.number_input("Test digit #", 0, len(state.data().test_x) - 1, 0, key="generate_digit"))
+    digit, label = state.test_digit(index)
+    code = codes(model, torch.from_numpy(digit).reshape(1, 1, 28, 28))[0]
+    dims = gen.slider_dims(s)
+    st.caption(
+        f"{name}'s code has {s.size} values; here are the {len(dims)} that vary most over the training digits"
+        + (" (all of them)." if len(dims) == s.size else ".")
+        + " Each slider starts at this digit's value."
+    )
+    left, right = st.columns([3, 2])
+    values = {}
+    with left:
+        for dim in dims:
+            lo, hi = gen.slider_range(s, dim)
+            where = ", ".join(map(str, np.unravel_index(dim, s.shape))) if len(s.shape) > 1 else str(dim)
+            default = float(np.clip(code[dim], lo, hi))
+            values[dim] = st.slider(
+                f"z[{where}]", lo, hi, default, (hi - lo) / 200, format="%.2f", key=f"gen_{name}_{index}_{dim}"
+            )
+    moved = gen.decode(model, gen.with_values(code, values)[None], s.shape)[0]
+    rebuilt = gen.decode(model, code[None], s.shape)[0]
+    right.image(
+        strip(np.stack([digit, rebuilt, moved]), 5),
+        caption=f"test digit #{index} (label {label}), its reconstruction, and the decode of the moved code",
+        output_format="PNG",
+    )
+
+
+@st.fragment
+def arithmetic_section() -> None:
+    st.subheader("Arithmetic on class means")
+    text = st.text_input("Mean codes of digit classes, added and subtracted", "7 - 1 + 4", key="generate_expr")
+    try:
+        terms = gen.parse_terms(text)
+    except ValueError as e:
+        st.error(str(e))
+        return
+    written = " ".join(("− " if sign < 0 else "+ ") + f"mean {d}" for sign, d in terms).removeprefix("+ ")
+    st.caption(
+        f"For every model: the mean code of each class over {gen.FIT_DIGITS:,} training digits, combined as "
+        f"{written}, and decoded. The caption says what the reference classifier reads in the result."
+    )
+    images = [gen.decode(m, gen.arithmetic(stats(n), terms)[None], stats(n).shape)[0] for n, m in loaded()]
+    clf = state.classifier()
+    reads = gen.read(clf, np.stack(images)) if clf is not None else None
+    cols = st.columns(min(7, len(images)))
+    for i, (n, _) in enumerate(loaded()):
+        caption = n if reads is None else f"{n}: reads {reads[0][i]} ({reads[1][i]:.2f})"
+        cols[i % len(cols)].image(enlarge(images[i], 3), caption=caption, output_format="PNG")
+
+
+def loaded() -> list[tuple[str, object]]:
+    return [(n, state.model(n)[0]) for n in names]
+
+
+sample_section()
+if name in vaes and model.code_size == 2:
+    plane_section()
+else:
+    planes = [n for n in vaes if reg[n].args.get("code_size") == 2]
+    st.caption(f"The latent plane is drawn for a VAE with a 2-D code: pick {' or '.join(planes) or 'one'} above.")
+slider_section()
+arithmetic_section()

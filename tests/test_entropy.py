@@ -1,0 +1,65 @@
+"""Entropy coding (ae.entropy): bytes from constriction's range coder that decode to exactly the symbols sent."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ae import entropy
+from ae.models import LinearAE
+from ae.quantize import dequantize, quantize
+
+
+def _skewed(rng: np.random.Generator, n: int, d: int, levels: int) -> np.ndarray:
+    """Symbols whose distribution differs per dimension: dimension j is near level 10·j, spread j + 1."""
+    centres = (np.arange(d) * 10) % levels
+    return np.clip(np.round(rng.normal(centres, np.arange(d) + 1, size=(n, d))), 0, levels - 1).astype(np.int64)
+
+
+def test_round_trip_is_exact_and_costs_about_the_information():
+    rng = np.random.default_rng(0)
+    train, test = _skewed(rng, 5000, 12, 256), _skewed(rng, 200, 12, 256)
+    tables = entropy.histogram_tables(train, 256)
+    assert tables.shape == (12, 256) and np.allclose(tables.sum(axis=1), 1, atol=1e-5)
+    sizes = []
+    for s in test:
+        data = entropy.encode(s, tables)
+        assert np.array_equal(entropy.decode(data, tables), s)
+        sizes.append(len(data))
+    information = -np.log2(tables[np.arange(12), test]).sum(axis=1) / 8
+    # Whole 32-bit words: the coder adds at most one word and a few bits to the information content.
+    assert np.all(np.array(sizes) <= information + 8)
+    assert np.mean(sizes) < 12  # fewer bytes than one byte per value
+
+
+def test_every_symbol_can_be_sent_even_one_never_seen_in_training():
+    tables = entropy.histogram_tables(np.zeros((100, 3), dtype=np.int64), 16)
+    unseen = np.array([15, 7, 0])
+    assert np.array_equal(entropy.decode(entropy.encode(unseen, tables), tables), unseen)
+
+
+def test_bytes_that_are_not_whole_words_are_refused():
+    tables = entropy.histogram_tables(np.zeros((10, 2), dtype=np.int64), 4)
+    with pytest.raises(entropy.EntropyError):
+        entropy.decode(b"\x01\x02\x03", tables)
+
+
+def test_a_plain_model_is_coded_at_8_bits_over_its_code_range(mnist):
+    torch.manual_seed(0)
+    model = LinearAE(8).eval()
+    train = mnist.train_images()[:2000]
+    coder = entropy.coder_for(model, {"code_range": [-3.0, 3.0]}, train)
+    assert coder.kind == "uniform" and coder.tables.shape == (8, 256) and coder.shape == (8,)
+    with torch.inference_mode():
+        z = model.encode(mnist.test_images()[:50])
+    symbols = coder.symbols(z)
+    assert np.array_equal(symbols, quantize(z, -3.0, 3.0, 8).numpy())
+    for i, data in enumerate(coder.encode(z)):
+        assert torch.equal(coder.decode(data)[0], dequantize(torch.from_numpy(symbols[i]).float(), -3.0, 3.0, 8))
+
+
+def test_the_tables_digest_changes_with_the_tables():
+    a = entropy.Coder("integer", (2,), np.full((2, 3), 1 / 3, dtype=np.float32), 3, offset=1)
+    b = entropy.Coder("integer", (2,), np.array([[0.2, 0.6, 0.2]] * 2, dtype=np.float32), 3, offset=1)
+    assert a.digest() != b.digest() and a.digest() == entropy.Coder(**vars(a)).digest()
