@@ -29,7 +29,10 @@ OTHER_COLOUR = "#888888"
 # tell six models apart, the family colour first.
 FAMILY_SHADES = {
     "linear": ["#56B4E9", "#9fdcff", "#2a74d5", "#8f8cf2", "#3fc9bd", "#c7b0ff"],
-    "conv": ["#E69F00", "#ffd27a", "#d55e00", "#ff9b85", "#a0522d"],
+    "conv": ["#E69F00", "#ffd27a", "#b8860b", "#ff9b85", "#a0522d"],
+    "codec": ["#D55E00", "#ff7f50", "#8b2500", "#ffa07a", "#cd5c5c"],
+    "mlp": ["#44AA99", "#88ccbb", "#227766", "#66ddaa"],
+    "vae": ["#AA4499", "#dd88cc", "#771166"],
 }
 GROUP_SYMBOLS = {
     "seed": "circle", "matched": "square", "denoise": "diamond", "codec": "star", "lab": "triangle-up",

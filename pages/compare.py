@@ -32,7 +32,7 @@ st.dataframe(
     hide_index=True,
     height="content",
     column_order=["model", "family", "group", "code shape", "code values", "compression ratio", "test MSE",
-                  "PSNR (dB)", "SSIM", *(["ELBO (nats)", "KL (nats)"] if table["ELBO (nats)"].notna().any() else [])],
+                  "PSNR (dB)", "SSIM"],
     column_config={
         "code values": number("values"),
         "compression ratio": number("ratio", format="%.3f", help="code values ÷ 784"),
@@ -40,11 +40,6 @@ st.dataframe(
         "PSNR (dB)": number(format="%.2f"),
         "SSIM": number(format="%.4f", help="Punishes a faint haze on the black background far more than MSE does: "
                        "see below the table."),
-        "ELBO (nats)": number("ELBO", format="%.1f", help="VAEs only: the evidence lower bound on log p(digit), in "
-                              "nats per test digit (higher is better): −(pixel cross-entropy + KL), one sampled code "
-                              "per digit."),
-        "KL (nats)": number("KL", format="%.1f", help="VAEs only: KL(q(z|x) ‖ N(0, I)) per test digit: the nats the "
-                            "code carries beyond the prior."),
     },
 )  # fmt: skip
 denoisers = {n: s.recipe.noise_std for n, s in reg.items() if s.group == "denoise"}
@@ -87,6 +82,23 @@ st.dataframe(
         "note": st.column_config.TextColumn(width="medium"),
     },
 )  # fmt: skip
+vaes = table[table["ELBO (nats)"].notna()]
+if not vaes.empty:
+    st.subheader("Generative models")
+    st.dataframe(
+        vaes,
+        hide_index=True,
+        height="content",
+        column_order=["model", "test MSE", "ELBO (nats)", "KL (nats)"],
+        column_config={
+            "test MSE": number(format="%.5f"),
+            "ELBO (nats)": number("ELBO", format="%.1f", help="The evidence lower bound on log p(digit), in nats "
+                                  "per test digit (higher is better): −(pixel cross-entropy + KL), one sampled code "
+                                  "per digit."),
+            "KL (nats)": number("KL", format="%.1f", help="KL(q(z|x) ‖ N(0, I)) per test digit: the nats the code "
+                                "carries beyond the prior."),
+        },
+    )  # fmt: skip
 st.download_button(
     "Download CSV", table.to_csv(index=False).encode(), "aelab-comparison.csv", "text/csv", icon=":material/download:"
 )

@@ -198,7 +198,8 @@ def _upload_and_reconstruct(page) -> None:
 
     page.get_by_text("Draw a digit on the black square").wait_for()
     page.get_by_test_id("stButtonGroup").first.get_by_text("Upload", exact=True).click()
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+    picture = page.get_by_role("region", name="A picture of one digit")  # not My digits' file uploader
+    picture.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
         {"name": "seven.png", "mimeType": "image/png", "buffer": _seven_png()}
     )
     try:

@@ -14,6 +14,7 @@ import pytest
 
 from ae import checkpoints, rd, reproduce, workspace
 from ae.compare import comparison_table
+from ae.registry import REGISTRY
 from ae.runs import train_and_save
 from tests.tiny import REGISTRY as TINY
 from tests.tiny import TINY_LINEAR
@@ -75,6 +76,7 @@ def test_a_retrain_with_the_default_directory_writes_only_into_the_workspace(wor
     assert {p.name for p in ws.iterdir() if not p.name.startswith(".")} == {
         "tiny-linear.safetensors",
         "tiny-linear.json",
+        "tiny-linear.snapshots.safetensors",  # what the Training page replays (ae.snapshots)
     }
     assert checkpoints.Folders(SHIPPED, ws).resolve(TINY_LINEAR.name, TINY)[0] == ws
 
@@ -154,7 +156,7 @@ def _perturbed_copy(name: str, target: Path) -> str:
     model, meta = checkpoints.load(name, SHIPPED)
     for p in model.parameters():
         p.data.add_(1e-4)
-    spec = checkpoints.REGISTRY[name]
+    spec = REGISTRY[name]
     keep = {k: v for k, v in meta.items() if k not in ("format", "version", "spec", "recipe", "seed", "created")}
     return checkpoints.save(model, keep, spec, target)["weights_sha256"]
 
