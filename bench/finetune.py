@@ -39,11 +39,47 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def one(name: str, data, digits: int) -> None:
+STROKES = Path(__file__).resolve().parent.parent / "tests" / "data" / "strokes.json"
+
+
+def mouse_digits() -> tuple[handwriting.DigitSet, handwriting.DigitSet]:
+    """The 30 stroke sets that tests/data/record_strokes.py drew with the mouse on the live pad (3 per digit, in
+    order 0-9), drawn again with the pad's pen and turned into MNIST digits by the server's preprocessing: the first
+    two of each digit to fine-tune on, the third unseen."""
+    import json
+
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from ae.preprocess import CANVAS_SIZE, CANVAS_STROKE, canvas_to_mnist
+
+    seen, unseen = handwriting.empty(), handwriting.empty()
+    for i, strokes in enumerate(json.loads(STROKES.read_text())):
+        img = Image.new("RGBA", (CANVAS_SIZE, CANVAS_SIZE), (0, 0, 0, 255))
+        pen = ImageDraw.Draw(img)
+        for stroke in strokes:
+            points = [tuple(p) for p in stroke]
+            pen.line(points, fill=(255, 255, 255, 255), width=CANVAS_STROKE, joint="curve")
+            for x, y in points[:1] + points[-1:]:  # round caps, as the pad's pen
+                r = CANVAS_STROKE / 2
+                pen.ellipse((x - r, y - r, x + r, y + r), fill=(255, 255, 255, 255))
+        digit = canvas_to_mnist(np.asarray(img))
+        if i % 3 < 2:
+            seen = handwriting.add(seen, digit, i // 3)
+        else:
+            unseen = handwriting.add(unseen, digit, i // 3)
+    return seen, unseen
+
+
+def one(name: str, data, digits: int, mouse: bool = False) -> None:
     model, meta = checkpoints.load(name, checkpoints.SHIPPED_DIR)
     spec = checkpoints.active_registry()[name]
-    hand = handwriting.synthetic(data, digits)
-    unseen = handwriting.synthetic(data, digits, start=digits).tensors()[0]
+    if mouse:
+        hand, unseen_set = mouse_digits()
+        unseen = unseen_set.tensors()[0]
+    else:
+        hand = handwriting.synthetic(data, digits)
+        unseen = handwriting.synthetic(data, digits, start=digits).tensors()[0]
     t0 = time.perf_counter()
     r = finetune.finetune(
         model, hand, data, noise_std=spec.recipe.noise_std, before_mnist=finetune.recorded_test_mse(meta, data)
@@ -64,14 +100,16 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", action="append", help="a shipped model (repeatable)")
     p.add_argument("--digits", type=int, default=100, help="digits of the synthetic hand to fine-tune on")
+    p.add_argument("--mouse", action="store_true", help="use the 20 mouse-drawn digits of strokes.json")
     args = p.parse_args()
     data = load_mnist()
-    print(f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, {args.digits} synthetic digits")
+    what = "20 mouse-drawn digits (10 unseen)" if args.mouse else f"{args.digits} synthetic digits"
+    print(f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, {what}")
     print("| model | MSE on your digits | on unseen digits of the same hand | MNIST test | steps | training ", end="")
     print("| whole call | load |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in args.model or ["linear-32", "conv-8", "linear-128-denoise"]:
-        one(name, data, args.digits)
+        one(name, data, args.digits, args.mouse)
 
 
 if __name__ == "__main__":

@@ -33,8 +33,8 @@ def cpu_name() -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--family", action="append", default=[f for f in lab.DEFAULTS if f in FAMILIES])
-    families = p.parse_args().family
+    p.add_argument("--family", action="append", help="one family (repeatable); default: every one")
+    families = p.parse_args().family or [f for f in lab.DEFAULTS if f in FAMILIES]
     os.environ.setdefault("AELAB_HOME", tempfile.mkdtemp(prefix="aelab-bench-"))
     data = load_mnist()
     print(f"{cpu_name()}, {os.cpu_count()} cores; torch {torch.__version__}")
