@@ -106,6 +106,14 @@ class CodecAE(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
+    # The halves the browser runs (ae.export): the rounding moves into the decoder's graph. The two compose to
+    # forward(); the encoder's graph then stays continuous, comparable with torch to float precision.
+    def export_encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)  # before the division by the step: the encoder's own units
+
+    def export_decode(self, y: torch.Tensor) -> torch.Tensor:
+        return self.decode(torch.round(y / self.step).clamp(-self.support, self.support))
+
     def rate_and_distortion(self, x_in: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The training estimate of bits per pixel (the code plus uniform noise, a differentiable stand-in for
         rounding) and the MSE of the picture decoded from the rounded code (its gradient passed straight through
