@@ -7,7 +7,7 @@ A request to build (``Build``) becomes a ``ModelSpec`` with the same checks wher
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ae import checkpoints, specs, workspace
@@ -115,12 +115,5 @@ def delete(name: str) -> list[str]:
 
 
 def origin(name: str) -> str:
-    """ "shipped" or "built" (in this workspace's lab)."""
+    """Where a model comes from: "shipped", or "built" in this workspace's lab."""
     return "shipped" if name in shipped_registry() else "built"
-
-
-def retitled(spec: ModelSpec, **changes) -> ModelSpec:
-    """``spec`` with recipe fields changed (the fine-tune and tests use it), checked again."""
-    new = replace(spec, recipe=replace(spec.recipe, **changes))
-    specs.check(new)
-    return new

@@ -25,7 +25,7 @@ def _component(path: str):
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _prepare(root: str, keys: tuple[str, ...], registry_ref: str | None) -> dict:
+def _prepare(root: str, keys: tuple[str, ...], registry_ref: str) -> dict:
     """Install the page and runtime into ``root`` and export every serving checkpoint there: once per set of
     checkpoints (``keys`` change with any retrain or reset)."""
     from pathlib import Path
@@ -38,15 +38,11 @@ def _prepare(root: str, keys: tuple[str, ...], registry_ref: str | None) -> dict
 
 def manifest() -> dict | None:
     """The manifest for this version of every model, or None (with a note on the page) when live mode cannot run."""
-    import os
-
-    from ae.registry import REGISTRY_ENV
-
     classifier = state._classifier_folder()
     keys = (*state.fingerprints(), classifier, checkpoints.fingerprint(export.CLASSIFIER, classifier))
     try:
         with st.spinner("Preparing the models for your browser (once per model version, a few seconds each) ..."):
-            return _prepare(str(export.export_home()), keys, os.environ.get(REGISTRY_ENV))
+            return _prepare(str(export.export_home()), keys, state.registry_key())
     except site.RuntimeMissing as e:
         st.info(f"Live mode is off: {e}. Computing on the server.", icon=":material/cloud:")
         return None
