@@ -40,6 +40,7 @@ class Job:
     name: str
     epochs: int
     owner: str = ""  # the session that asked for it
+    seed: int | None = None  # None: the recipe's own
     state: str = "queued"  # queued, running, done, cancelled, failed, busy
     message: str = ""
     epoch: int = 0
@@ -74,21 +75,28 @@ class Trainer:
 
     # --- called from the UI ---
 
-    def start(self, names: list[str], epochs: int | None = None, *, owner: str = "") -> list[str]:
-        """Queue ``names``; returns the ones already queued or running. Raises Refused for a request out of bounds."""
+    def start(
+        self, names: list[str], epochs: int | None = None, *, seed: int | None = None, owner: str = ""
+    ) -> list[str]:
+        """Queue ``names`` (``epochs``, ``seed``: None for each recipe's own); returns the ones already queued or
+        running. Raises Refused for a request out of bounds."""
         registry = self._registry_now()
         unknown = [n for n in names if n not in registry]
         if unknown:
             raise Refused(f"unknown model(s): {', '.join(unknown)}")
         if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
             raise Refused(f"epochs must be between 1 and {MAX_EPOCHS}, not {epochs}")
+        try:
+            specs = {n: registry[n].with_seed(seed) for n in names}
+        except ValueError as e:
+            raise Refused(str(e)) from None
         with self._lock:
             if owner and any(j.owner == owner and j.state in ACTIVE for j in self._jobs.values()):
                 raise Refused("your previous retrain is still queued or running: wait for it, or cancel it first")
             skipped = [n for n in names if n in self._jobs and self._jobs[n].state in ACTIVE]
             for name in (n for n in names if n not in skipped):
-                self._registry[name] = registry[name]
-                self._jobs[name] = Job(name, epochs or self._registry[name].recipe.epochs, owner)
+                self._registry[name] = specs[name]
+                self._jobs[name] = Job(name, epochs or specs[name].recipe.epochs, owner, seed)
                 self._queue.append(name)
                 self._cancel.discard(name)
             self._queue = longest_first(self._queue, self._registry, self._directory)
@@ -156,9 +164,10 @@ class Trainer:
             self._slots.release()
 
     def _train(self, name: str) -> None:
-        epochs, spec = self._jobs[name].epochs, self._registry[name]
-        override = None if epochs == spec.recipe.epochs else epochs
-        command = f"python -m ae train --model {name}" + (f" --epochs {epochs}" if override else "")
+        job, spec = self._jobs[name], self._registry[name]
+        override = None if job.epochs == spec.recipe.epochs else job.epochs
+        command = f"python -m ae train --model {name}" + (f" --epochs {job.epochs}" if override else "")
+        command += f" --seed {job.seed}" if job.seed is not None else ""
 
         def progress(p: Progress) -> None:
             values = {"epoch": p.epoch, "step": p.step, "steps": p.steps, "loss": p.loss, "fraction": p.fraction}

@@ -156,7 +156,7 @@ def staleness(meta: dict, spec: ModelSpec) -> list[str]:
     changed = [
         f"{k}={recipe.get(k, RECIPE_DEFAULTS.get(k))!r} (registry: {v!r})"
         for k, v in spec.recipe_dict().items()
-        if recipe.get(k, RECIPE_DEFAULTS.get(k)) != v
+        if k != "seed" and recipe.get(k, RECIPE_DEFAULTS.get(k)) != v  # another seed is the same recipe
     ]
     if changed:
         why.append("trained with " + ", ".join(changed))
@@ -240,9 +240,9 @@ def fingerprint(name: str, directory: Path | str = SHIPPED_DIR) -> str:
 
 # --- which folder serves a model ---
 
-# A run with another epoch count (the sidebar's Epochs, `train --epochs N`) is the user's choice, not a change of
-# the recipe: its checkpoint is still served.
-_SERVING_IGNORES = frozenset({"epochs"})
+# A run with another epoch count or seed (the sidebar's Epochs and Seed, `train --epochs N --seed S`) is the user's
+# choice, not a change of the recipe: its checkpoint is still served.
+_SERVING_IGNORES = frozenset({"epochs", "seed"})
 _SERVABLE_CACHE_SIZE = 256
 _servable_cache: dict[tuple, dict | None] = {}
 _servable_lock = threading.Lock()

@@ -14,7 +14,7 @@ import torch
 from ae import checkpoints, cli_lab, generate, workspace
 from ae.allocator import keep_freed_memory
 from ae.data import DataError, Mnist, load_mnist
-from ae.registry import active_registry
+from ae.registry import MAX_SEED, active_registry
 
 
 def _data(args: argparse.Namespace) -> Mnist:
@@ -64,8 +64,9 @@ class _Training:
             return 1
         bar = self._bar(name)
         try:
+            spec = active_registry()[name].with_seed(self.args.seed)
             meta = train_and_save(
-                active_registry()[name], self.data, directory=self.args.checkpoints, epochs=self.args.epochs,
+                spec, self.data, directory=self.args.checkpoints, epochs=self.args.epochs,
                 progress=lambda p: self._progress(bar, name, p), should_stop=lambda: bool(self.failed) or should_stop(),
                 command=checkpoints.command_line(), device=self.args.device,
             )  # fmt: skip
@@ -235,7 +236,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     def check(name: str, should_stop) -> tuple[str, dict | None, str]:
         try:
             folder, _ = _source(args).resolve(name, specs)  # the checkpoint that serves it: compared with a retrain
-            return name, reproduce.check(specs[name], data, folder, should_stop=should_stop), ""
+            return name, reproduce.check(specs[name], data, folder, seed=args.seed, should_stop=should_stop), ""
         except checkpoints.CheckpointError as e:
             return name, None, e.detail
 
@@ -247,8 +248,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
                 print(f"{name}: cannot check: {why}", file=sys.stderr)
                 failed += 1
                 continue
-            # Recorded here, in one thread: the results file is read-modify-write.
-            reproduce.record(name, r, _source(args).writable)
+            # Recorded here, in one thread: the results file is read-modify-write. Another seed's retrain says
+            # nothing about whether the checkpoint itself reproduces.
+            if reproduce.same_seed(r):
+                reproduce.record(name, r, _source(args).writable)
             print(reproduce.describe(name, r), flush=True)
             failed += not r["reproduced"]
     except KeyboardInterrupt:
@@ -318,6 +321,20 @@ def _models(p: argparse.ArgumentParser, everything: str) -> None:
     p.add_argument("--model", action="append", default=[], help="model name (repeatable)")
     p.add_argument("--all", action="store_true", help=everything)
     p.add_argument("--jobs", type=int, default=2, help="runs side by side, each on its recipe's threads (default: 2)")
+    p.add_argument(
+        "--seed", type=_seed, metavar="N",
+        help="train from seed N (default: the recipe's; for reproduce, the seed the checkpoint records)",
+    )  # fmt: skip
+
+
+def _seed(text: str) -> int:
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if not 0 <= seed <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"a seed is a whole number from 0 to {MAX_SEED}, not {text!r}")
+    return seed
 
 
 def parser() -> argparse.ArgumentParser:

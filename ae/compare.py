@@ -16,8 +16,8 @@ from ae.vae import elbo, is_vae
 COLUMNS = [
     "model", "family", "group", "code shape", "code values", "compression ratio", "test MSE", "PSNR (dB)", "SSIM",
     "ELBO (nats)", "KL (nats)",
-    "code bytes (float32)", "code bytes (8-bit)", "parameters", "epochs", "training time (s)", "checkpoint", "origin",
-    "note",
+    "code bytes (float32)", "code bytes (8-bit)", "parameters", "epochs", "seed", "training time (s)", "checkpoint",
+    "origin", "note",
 ]  # fmt: skip
 
 
@@ -39,6 +39,7 @@ def model_row(
         "code bytes (8-bit)": code.bytes_8bit,
         "parameters": parameter_count(untrained),
         "epochs": None,
+        "seed": None,
         "training time (s)": None,
         "test MSE": math.nan,
         "PSNR (dB)": math.nan,
@@ -61,6 +62,7 @@ def model_row(
     return {
         **row,
         "epochs": len(meta.get("history", [])),
+        "seed": meta.get("seed"),
         "training time (s)": meta.get("wall_time_s"),
         "test MSE": quality.mse,
         "PSNR (dB)": quality.psnr,

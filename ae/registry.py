@@ -57,6 +57,9 @@ class ClassifierRecipe:
     train_subset: int | None = None  # use only the first N training digits (tests)
 
 
+MAX_SEED = 2**31 - 1
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A registry entry: a model's name, its architecture, and the recipe that trains it (a ClassifierRecipe for the
@@ -79,6 +82,15 @@ class ModelSpec:
 
     def recipe_dict(self) -> dict:
         return _as_json(asdict(self.recipe))
+
+    def with_seed(self, seed: int | None) -> ModelSpec:
+        """This model trained from another seed (None: the recipe's own). Any seed meets the seed models' bars
+        (bench/README.md), so a checkpoint of another seed is still fresh; its sidecar records the seed."""
+        if seed is None:
+            return self
+        if not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise ValueError(f"the seed must be a whole number from 0 to {MAX_SEED}, not {seed!r}")
+        return replace(self, recipe=replace(self.recipe, seed=seed))
 
 
 def _as_json(value: dict) -> dict:

@@ -1,19 +1,22 @@
-"""Time to quality: the seed notebook's recipe against `python -m ae train`, for the five seed models, one run.
+"""Time to quality: the seed notebook's recipe against `python -m ae train`, for the five seed models.
 
-    .venv/bin/python bench/train.py               # seed recipe timed over one epoch per model, x its epochs
-    .venv/bin/python bench/train.py --full-seed   # seed recipe run to the end too (about 15 minutes here)
+    .venv/bin/python bench/train.py                 # 3 rounds; the seed recipe timed over one epoch per model
+    .venv/bin/python bench/train.py --full-seed     # the seed recipe run to the end too (about 23 minutes a round)
+    .venv/bin/python bench/train.py --our-loop --throughput --repeats 1
 
-1. The seed recipe (Adam 1e-3, batches of 25, constant rate; the notebook's layer order; default threads and
-   allocator), per model: wall time, images/s, test MSE. Twice: as the notebook runs it (torchvision's MNIST
-   through a DataLoader, the baseline the issue describes), and in our loop with the digits as one tensor.
+Each round runs, in turn:
+1. The seed recipe (Adam 1e-3, batches of 25, constant rate; the notebook's layers, its ConvTranspose2d included;
+   default threads and allocator), per model: wall time, images/s, test MSE. As the notebook runs it (torchvision's
+   MNIST through a DataLoader); with --our-loop also in our loop with the digits as one tensor.
 2. Ours: the real command, `python -m ae train --model ...` for the five models into a scratch folder, timed from
    process start to exit (imports, data, training side by side, evaluation, saving); each model's test MSE against
-   its seed bar. The total against 1/10 of the seed total.
-3. Conv-AE training throughput as a fraction of a 2048x2048 fp32 matmul on both cores, timed in this run: in the
-   run above (conv-8's recipe: two threads, a growing batch), and a bare training step at several batch sizes on one
-   and two threads, with the time per image spent in the memory-bound ops (why large batches are slower here); batch 256
-   with the first block run over slices of the batch (the sidestep); and each convolution of the step timed alone
-   (what the step would cost if nothing else ran).
+   its seed bar.
+The rounds alternate so that a machine that grows slower or faster weighs on both alike; the figures are the
+medians over the rounds, and ours / seed as the ratio of the medians (target <= 0.100).
+3. With --throughput: conv-AE training throughput as a fraction of a 2048x2048 fp32 matmul on both cores, timed in
+   this run: in the run above, and a bare training step at several batch sizes on one and two threads, with the
+   time per image spent in the memory-bound ops (why large batches are slower here); batch 256 with the first block
+   run over slices of the batch (the sidestep); and each convolution of the step timed alone.
 """
 
 from __future__ import annotations
@@ -233,65 +236,116 @@ def convolutions_alone(batch: int, threads: int, images: torch.Tensor, reps: int
     return times
 
 
+BASELINES = {
+    "notebook": "the seed notebook as written (torchvision MNIST + DataLoader)",
+    "tensor": "the seed recipe in our loop (digits as one in-memory tensor)",
+}
+
+
+def time_seed(kind: str, models: list[str], data, root: Path, full: bool) -> dict[str, dict]:
+    """One baseline's run of the seed recipe for ``models``: per model its wall time for all its epochs (measured
+    when ``full``, else one epoch timed and multiplied by its epochs), images/s and test MSE."""
+    print(BASELINES[kind], flush=True)
+    runs = {}
+    for name in models:
+        epochs = SEED_EPOCHS[REGISTRY[name].family]
+        n = epochs if full else 1
+        s = notebook_run(name, data, n, root) if kind == "notebook" else seed_run(name, data, n)
+        s["wall_total"] = s["wall"] * (epochs // n)
+        runs[name] = s
+        mse = f"test MSE {s['mse']:.6f}" if full else "(1 epoch timed)"
+        print(f"  {name:<11} {epochs:2d} epochs {s['wall_total']:7.1f} s {s['ips']:6.0f} img/s {mse}", flush=True)
+    return runs
+
+
+def report_ours(wall: float, metas: dict[str, dict]) -> None:
+    met = 0
+    for name, meta in metas.items():
+        mse = meta["metrics"]["test_mse"]
+        met += mse <= SEED_BARS[name]
+        print(
+            f"ours  {name:<11} {len(meta['history']):2d} epochs {meta['wall_time_s']:7.1f} s "
+            f"{meta['images_per_second']:6.0f} img/s test MSE {mse:.6f} (seed bar {SEED_BARS[name]}: "
+            f"{'met' if mse <= SEED_BARS[name] else 'MISSED'})",
+            flush=True,
+        )
+    print(f"`python -m ae train` for the {len(metas)} models, whole command: {wall:.1f} s; {met}/{len(metas)} at bar\n")
+
+
+def median(values: list[float]) -> float:
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def timed_runs(args, data) -> tuple[dict, list[float], dict]:
+    """``args.repeats`` rounds, each the seed baselines then our command, in turn (so that a machine growing slower
+    or faster during the run weighs on both alike). Returns each baseline's totals, our walls, our last sidecars."""
+    kinds = ["notebook", "tensor"] if args.our_loop else ["notebook"]
+    totals: dict[str, list[float]] = {kind: [] for kind in kinds}
+    walls, metas, seeds = [], {}, {}
+    with tempfile.TemporaryDirectory() as root:
+        write_torchvision_root(data, root)
+        for r in range(1, args.repeats + 1):
+            print(f"--- round {r} of {args.repeats}")
+            for kind in kinds:
+                seeds[kind] = time_seed(kind, args.models, data, Path(root), args.full_seed)
+                totals[kind].append(sum(s["wall_total"] for s in seeds[kind].values()))
+            wall, metas = ours(args.models)
+            walls.append(wall)
+            report_ours(wall, metas)
+    return totals, walls, {"metas": metas, "seeds": seeds}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--full-seed", action="store_true", help="run the seed recipe for all its epochs, not one")
     ap.add_argument("--models", nargs="*", default=list(SEED_BARS), help="seed models to run (default: all five)")
+    ap.add_argument("--repeats", type=int, default=3, help="rounds of seed and ours; medians are reported")
+    ap.add_argument("--our-loop", action="store_true", help="also time the seed recipe in our loop")
+    ap.add_argument("--throughput", action="store_true", help="also time bare conv-8 steps (a few minutes)")
     args = ap.parse_args()
     threads = torch.get_num_threads()
-    print(f"{platform.machine()}, torch {torch.__version__} on {threads} threads, Python {platform.python_version()}")
+    print(f"{cpu_name()}: {platform.machine()}, torch {torch.__version__} on {threads} threads, "
+          f"Python {platform.python_version()}")  # fmt: skip
     data = load_mnist()
     ceiling = matmul_gflops()
     print(f"anchor: 2048x2048 fp32 matmul on {threads} threads: {ceiling:.0f} GFLOP/s\n")
-
-    baselines = {
-        "notebook": "the seed notebook as written (torchvision MNIST + DataLoader)",
-        "tensor": "the seed recipe in our loop (digits as one in-memory tensor)",
-    }
-    seeds: dict[str, dict] = {kind: {} for kind in baselines}
-    with tempfile.TemporaryDirectory() as root:
-        write_torchvision_root(data, root)
-        for kind, title in baselines.items():
-            print(title)
-            for name in args.models:
-                epochs = SEED_EPOCHS[REGISTRY[name].family]
-                n = epochs if args.full_seed else 1
-                s = notebook_run(name, data, n, Path(root)) if kind == "notebook" else seed_run(name, data, n)
-                s["wall_total"] = s["wall"] * (epochs // n)
-                seeds[kind][name] = s
-                mse = f"test MSE {s['mse']:.6f}" if args.full_seed else "(1 epoch timed)"
-                print(
-                    f"  {name:<11} {epochs:2d} epochs {s['wall_total']:7.1f} s {s['ips']:6.0f} img/s {mse}", flush=True
-                )
-    totals = {kind: sum(s["wall_total"] for s in seeds[kind].values()) for kind in baselines}
-    seed = seeds["tensor"]
-
-    wall, metas = ours(args.models)
-    met = 0
-    for name, meta in metas.items():
-        mse = meta["metrics"]["test_mse"]
-        ok = mse <= SEED_BARS[name]
-        met += ok
-        print(
-            f"ours  {name:<11} {len(meta['history']):2d} epochs {meta['wall_time_s']:7.1f} s "
-            f"{meta['images_per_second']:6.0f} img/s test MSE {mse:.6f} (seed bar {SEED_BARS[name]}: "
-            f"{'met' if ok else 'MISSED'})",
-            flush=True,
-        )
+    totals, walls, last = timed_runs(args, data)
     how = "measured" if args.full_seed else "1 epoch per model x its epochs"
-    print(f"\n`python -m ae train` for the {len(metas)} models, whole command: {wall:.1f} s; {met}/{len(metas)} at bar")
-    for kind, title in baselines.items():
-        print(f"{title}: {totals[kind]:.1f} s ({how}); ours / seed = {wall / totals[kind]:.3f} (target <= 0.100)")
+    print(f"ours, whole command: {', '.join(f'{w:.1f}' for w in walls)} s; median {median(walls):.1f} s")
+    for kind, values in totals.items():
+        ratios = ", ".join(f"{w / t:.3f}" for w, t in zip(walls, values, strict=True))
+        print(
+            f"{BASELINES[kind]} ({how}): {', '.join(f'{t:.1f}' for t in values)} s; median {median(values):.1f} s; "
+            f"ours / seed per round {ratios}; median / median = {median(walls) / median(values):.3f} "
+            "(target <= 0.100)"
+        )
     print()
+    if args.throughput:
+        throughput(data, ceiling, last["seeds"], last["metas"])
 
+
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def throughput(data, ceiling: float, seeds: dict, metas: dict) -> None:
+    """Conv-8 training FLOP/s against the anchor: the seed's and ours in the run, and bare steps."""
+    threads = torch.get_num_threads()
+    seed = seeds.get("tensor", {})
     fpi = flops_per_training_image(ConvAE(8).to(memory_format=torch.channels_last))
     print(f"conv-8 training: {fpi / 1e6:.2f} MFLOP per image (forward + backward, torch's FLOP counter)")
 
     def frac(ips: float) -> str:
         return f"{ips:6.0f} img/s = {ips * fpi / 1e9:5.1f} GFLOP/s = {ips * fpi / 1e9 / ceiling:5.1%} of the anchor"
 
-    if "conv-8" in seed:
+    if "conv-8" in seeds["notebook"]:
         print(f"  seed notebook (batch 25, {threads} threads)         {frac(seeds['notebook']['conv-8']['ips'])}")
+    if "conv-8" in seed:
         print(f"  seed recipe, our loop (batch 25, {threads} threads) {frac(seed['conv-8']['ips'])}")
     if "conv-8" in metas:
         m = metas["conv-8"]

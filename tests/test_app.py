@@ -143,6 +143,21 @@ def test_sidebar_can_retrain_just_the_seed_models(tmp_path, monkeypatch):
     assert started == [["tiny-linear", "tiny-conv"]]
 
 
+def test_sidebar_retrain_passes_the_seed_and_leaves_it_to_the_recipe_when_blank(tmp_path, monkeypatch):
+    from ae.background import Trainer
+
+    monkeypatch.setenv("AELAB_REGISTRY", "tests.tiny:REGISTRY")
+    monkeypatch.setenv("AELAB_CHECKPOINTS", str(tmp_path))
+    started = []
+    monkeypatch.setattr(Trainer, "start", lambda self, names, epochs=None, **kw: started.append(kw["seed"]) or [])
+    at = _run("pages/compare.py")
+    at.sidebar.selectbox(key="retrain_model").set_value("tiny-conv").run()
+    at.sidebar.button(key="retrain_button").click().run()
+    at.sidebar.number_input(key="retrain_seed").set_value(6).run()
+    at.sidebar.button(key="retrain_button").click().run()
+    assert started == [None, 6]
+
+
 def test_the_folder_mode_workaround_still_fits_this_streamlit():
     """ui/navigation.py sets a private Streamlit class attribute. If an upgrade renames it or stops reading it,
     fail here, loudly, rather than let a first visitor's deep link fall back to the old pages-folder mode."""

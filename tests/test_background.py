@@ -119,3 +119,24 @@ def test_a_session_starts_nothing_new_while_its_run_is_under_way(small_mnist, tm
     trainer.start(["tiny-conv"], owner="alice", epochs=1)  # once it ended, alice may start again
     assert trainer.wait(60)
     assert trainer.snapshot()["tiny-conv"].state == "done"
+
+
+def test_a_seed_is_trained_from_recorded_and_still_fresh(trainer, small_mnist, tmp_path):
+    trainer.start(["tiny-linear"], seed=5)
+    assert trainer.wait(60)
+    meta = checkpoints.read_sidecar("tiny-linear", tmp_path)
+    assert meta["command"] == "python -m ae train --model tiny-linear --seed 5"
+    assert meta["seed"] == 5 and meta["recipe"]["seed"] == 5
+    assert checkpoints.status("tiny-linear", tmp_path, TINY).state == "fresh"  # another seed, the same recipe
+    seeded = checkpoints.paths("tiny-linear", tmp_path)[0].read_bytes()
+    trainer.start(["tiny-linear"])
+    assert trainer.wait(60)
+    assert checkpoints.read_sidecar("tiny-linear", tmp_path)["seed"] == TINY["tiny-linear"].recipe.seed
+    assert checkpoints.paths("tiny-linear", tmp_path)[0].read_bytes() != seeded
+
+
+@pytest.mark.parametrize("seed", [-1, 2**31, 1.5])
+def test_a_seed_out_of_range_is_refused_and_nothing_is_queued(trainer, seed):
+    with pytest.raises(Refused, match="seed must be a whole number"):
+        trainer.start(["tiny-linear"], seed=seed)
+    assert trainer.snapshot() == {}

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,6 +52,27 @@ def test_train_writes_a_checkpoint(tmp_path):
     info = _cli("info", "--checkpoints", str(tmp_path))
     assert "linear-32    stale" in info.stdout and "epochs=2 (registry: 1)" in info.stdout
     assert "conv-8       missing" in info.stdout
+
+
+def test_train_with_a_seed_records_it_and_reproduce_retrains_from_it(tmp_path):
+    out = _cli("train", "--model", "linear-32", "--seed", "3", "--checkpoints", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    meta = json.loads((tmp_path / "linear-32.json").read_text())
+    assert meta["seed"] == 3 and meta["recipe"]["seed"] == 3 and "--seed 3" in meta["command"]
+    assert "linear-32    fresh" in _cli("info", "--checkpoints", str(tmp_path)).stdout
+    out = _cli("reproduce", "--model", "linear-32", "--checkpoints", str(tmp_path))  # from the recorded seed 3
+    assert out.returncode == 0 and "weights bit-identical: True" in out.stdout, out.stdout + out.stderr
+    assert json.loads((tmp_path / "reproducibility.json").read_text())["linear-32"]["seed"] == 3
+    out = _cli("reproduce", "--model", "linear-32", "--seed", "4", "--checkpoints", str(tmp_path))
+    assert "weights bit-identical: False" in out.stdout and "seed 4, the checkpoint's is 3" in out.stdout
+    assert json.loads((tmp_path / "reproducibility.json").read_text())["linear-32"]["seed"] == 3  # not overwritten
+
+
+@pytest.mark.parametrize("seed", ["-1", "2147483648", "x"])
+def test_a_bad_seed_is_refused_before_anything_trains(tmp_path, seed):
+    out = _cli("train", "--model", "linear-32", "--seed", seed, "--checkpoints", str(tmp_path))
+    assert out.returncode == 2 and "a seed is a whole number from 0 to 2147483647" in out.stderr
+    assert not list(tmp_path.iterdir())
 
 
 def test_unknown_model_and_missing_data_fail_clearly(tmp_path):

@@ -51,9 +51,9 @@ def test_a_classifier_accuracy_off_by_more_than_the_tolerance_is_not_reproduced(
 
 
 def _fake_check(checked: list):
-    def check(spec, data, directory, progress=None, should_stop=None):
+    def check(spec, data, directory, *, seed=None, should_stop=None):
         checked.append(spec)
-        same = {"reproduced": True, "bit_identical": True, "weights_sha256": "0" * 64}
+        same = {"reproduced": True, "bit_identical": True, "weights_sha256": "0" * 64, "seed": 0, "checkpoint_seed": 0}
         if spec.family == "classifier":
             return {"shipped_test_accuracy": 0.99, "retrained_test_accuracy": 0.99, "difference": 0.0, **same}
         return {"shipped_test_mse": 0.01, "retrained_test_mse": 0.01, "relative_difference": 0.0, **same}

@@ -38,12 +38,12 @@ def recent_outcome() -> Outcome | None:
     return outcome if time.monotonic() - at < SHOW_FOR_S else None
 
 
-def retrain(names: list[str], epochs: int | None) -> Outcome:
-    """Queue ``names`` for training (``epochs`` None: each recipe's own), as this session."""
+def retrain(names: list[str], epochs: int | None, seed: int | None = None) -> Outcome:
+    """Queue ``names`` for training (``epochs``, ``seed`` None: each recipe's own), as this session."""
     if not auth.may_change():
         return _record(Outcome(False, NOT_ALLOWED))
     try:
-        busy = state.trainer().start(list(names), epochs, owner=auth.session_owner())
+        busy = state.trainer().start(list(names), epochs, seed=seed, owner=auth.session_owner())
     except Refused as e:
         return _record(Outcome(False, f"Not started: {e}."))
     started = [n for n in names if n not in busy]

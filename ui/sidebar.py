@@ -7,6 +7,7 @@ import time
 import streamlit as st
 
 from ae.background import MAX_EPOCHS
+from ae.registry import MAX_SEED
 from ui import actions, auth, navigation, state, view
 
 ALL = "all models"
@@ -100,8 +101,14 @@ def _retrain_controls() -> None:
         placeholder="each model's recipe",
         help=f"At most {MAX_EPOCHS}. Leave as the recipe's value to reproduce the shipped checkpoint.",
     )  # fmt: skip
+    seed = st.number_input(
+        "Seed", min_value=0, max_value=MAX_SEED, value=None, step=1, key="retrain_seed",
+        placeholder="each model's recipe",
+        help="Another seed starts from other random weights and shuffles the digits in another order. The seed "
+        "models' recipes meet their bars for every seed tried (0-7); the checkpoint records its seed.",
+    )  # fmt: skip
     if st.button("Retrain", type="primary", width="stretch", key="retrain_button"):
-        actions.retrain(names, int(epochs) if epochs else None)
+        actions.retrain(names, int(epochs) if epochs else None, None if seed is None else int(seed))
         st.session_state["trainer_seen"] = _seen(state.trainer())  # this run already shows it: no extra rerun
     if choice not in groups and st.button(
         "Reset to shipped", key="reset_button", width="stretch", help="Serve the model that came with the app again."
