@@ -38,6 +38,10 @@ class Recipe:
     # that many cores (ae.cores.CORES); one is the default, since two runs side by side on one core each use two
     # cores better than one run on both.
     threads: int = 1
+    # Adam's decay of its squared-gradient average (PyTorch's default 0.999). A shorter memory (0.95) keeps each
+    # step's size in line with the gradients as the rate and the batch change; it makes conv-8 meet its bar for
+    # every seed (bench/README.md).
+    beta2: float = 0.999
 
     def batch_for(self, epoch: int) -> int:
         """The batch size of (1-based) ``epoch``."""
@@ -140,8 +144,9 @@ SEED_LINEAR_RECIPE = Recipe(epochs=1, batch_size=64, lr=5e-3, init="logit-rrr")
 CONV_RECIPE = Recipe(epochs=5, batch_size=16, lr=7e-3)
 # conv-8 alone decides how long retraining the seed's five models takes, so it holds both cores, and its batch grows
 # as the rate decays: a second thread gains little at batch 16 and much more at 32-64, and with the batch growing
-# only once the rate is low the model still reaches its bar in the same epochs.
-SEED_CONV_RECIPE = replace(CONV_RECIPE, batch_sizes=(16, 16, 32, 32, 64), threads=2)
+# only once the rate is low the model still reaches its bar in the same epochs. Adam's shorter second-moment memory
+# (beta2 0.95) is what makes it meet the bar for every seed, not just some.
+SEED_CONV_RECIPE = replace(CONV_RECIPE, batch_sizes=(16, 16, 32, 32, 64), threads=2, beta2=0.95)
 # The VAEs: an MLP 784-256-128-code, mirrored (the checkpoints stay under 2 MB); 15 epochs at batch 128 take under a
 # minute on one free core (bench/README.md).
 VAE_RECIPE = Recipe(epochs=15, batch_size=128, lr=3e-3)

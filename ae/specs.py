@@ -99,6 +99,8 @@ def _check_recipe(r: Recipe) -> None:
         raise SpecError("the seed must be a whole number from 0 to 2147483647")
     if not (isinstance(r.noise_std, int | float) and 0 <= r.noise_std <= MAX_NOISE):
         raise SpecError(f"the noise σ must be from 0 (plain) to {MAX_NOISE}")
+    if not (isinstance(r.beta2, float) and 0 < r.beta2 < 1):
+        raise SpecError("Adam's beta2 must be above 0 and below 1")
     if r.schedule not in ("onecycle", "constant") or r.init != "pytorch" or r.threads not in (1, 2):
         raise SpecError("the recipe's schedule, init or threads is not one the lab offers")
     if r.batch_sizes or not (r.train_subset is None or (isinstance(r.train_subset, int) and r.train_subset > 0)):

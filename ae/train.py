@@ -170,7 +170,8 @@ def setup(spec: ModelSpec, recipe: Recipe, data: Mnist, device: torch.device) ->
     if max(batches) > len(images):
         raise ValueError(f"batch size {max(batches)} exceeds the {len(images)} training digits")
     # Fused Adam: one kernel per step for all parameters, where the default loops over them in Python.
-    opt = torch.optim.Adam(model.parameters(), lr=recipe.lr, fused=device.type in ("cpu", "cuda"))
+    fused = device.type in ("cpu", "cuda")
+    opt = torch.optim.Adam(model.parameters(), lr=recipe.lr, betas=(0.9, recipe.beta2), fused=fused)
     steps = [len(images) // bs for bs in batches]
     # A denoising model is scored on a fixed noisy copy of the test digits, a plain one on the digits.
     test_inputs = noise.corrupt(tests, "gaussian", recipe.noise_std, TEST_NOISE_SEED) if recipe.noise_std else tests

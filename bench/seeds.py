@@ -71,8 +71,8 @@ def main() -> None:
         values = [results[s][name] for s in args.seeds]
         worst = max(values)
         verdict = "met" if worst <= SEED_BARS[name] else "MISSED"
-        cells = " | ".join(f"{v:.5f}" for v in values)
-        print(f"| {name} | {cells} | {worst:.5f} ({100 * worst / SEED_BARS[name]:.1f}% of the bar) | "
+        cells = " | ".join(f"{v:.6f}" for v in values)
+        print(f"| {name} | {cells} | {worst:.6f} ({100 * worst / SEED_BARS[name]:.1f}% of the bar) | "
               f"{SEED_BARS[name]} {verdict} |")  # fmt: skip
 
 

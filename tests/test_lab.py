@@ -117,6 +117,15 @@ def test_a_hand_edited_bad_spec_is_named_and_the_rest_is_served(content, workspa
     assert "broken.json" in built()[1]
 
 
+@pytest.mark.parametrize("beta2", [1.0, 0, "0.99"])
+def test_a_hand_edited_beta2_out_of_range_is_refused(beta2, workspace_home):
+    data = specs.to_dict(lab.spec_for(lab.Build("mine", "linear", code=8)))
+    data["recipe"]["beta2"] = beta2
+    specs.folder(workspace_home).mkdir(parents=True)
+    (specs.folder(workspace_home) / "mine.json").write_text(json.dumps(data))
+    assert "mine" not in active_registry() and "beta2" in built()[1]["mine.json"]
+
+
 def test_a_spec_named_like_a_shipped_model_is_left_out(workspace_home):
     spec = lab.spec_for(lab.Build("mine", "linear", code=8))
     data = specs.to_dict(spec) | {"name": "conv-8"}

@@ -186,3 +186,14 @@ def test_the_sidecar_records_the_device_it_trained_on(small_mnist, tmp_path):
 
     meta = train_and_save(TINY_LINEAR, small_mnist, directory=tmp_path, epochs=1, device="cpu")
     assert meta["device"] == "cpu"
+
+
+def test_the_recipes_beta2_is_adams_and_changes_the_weights(small_mnist):
+    from ae.train import setup
+
+    short = replace(TINY_CONV.recipe, beta2=0.99)
+    run = setup(replace(TINY_CONV, recipe=short), short, small_mnist, torch.device("cpu"))
+    assert run.opt.param_groups[0]["betas"][1] == 0.99  # (OneCycleLR cycles the first)
+    a = train(TINY_CONV, small_mnist).model.state_dict()
+    b = train(replace(TINY_CONV, recipe=short), small_mnist).model.state_dict()
+    assert not torch.equal(a["conv1.weight"], b["conv1.weight"])
