@@ -27,7 +27,7 @@ def calls(tmp_path, monkeypatch):
     monkeypatch.delenv(auth.PASSWORD_ENV, raising=False)
     made: dict[str, list] = {"start": [], "cancel": [], "reset": []}
 
-    def start(self, names, epochs=None, *, owner=""):
+    def start(self, names, epochs=None, *, seed=None, owner=""):
         made["start"].append((list(names), epochs, owner))
         return []
 
@@ -204,7 +204,7 @@ def test_without_a_password_anyone_may_retrain_and_cancel_only_their_own_runs(ca
 
 
 def test_a_refusal_by_the_trainer_is_shown(calls, monkeypatch):
-    def refuse(self, names, epochs=None, *, owner=""):
+    def refuse(self, names, epochs=None, *, seed=None, owner=""):
         raise Refused("your previous retrain is still queued or running: wait for it, or cancel it first")
 
     monkeypatch.setattr(Trainer, "start", refuse)

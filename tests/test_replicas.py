@@ -223,7 +223,7 @@ def _sign_in(page) -> None:
     sidebar.get_by_role("button", name="Sign out").wait_for()
 
 
-EPOCHS_BOX = '[data-testid="stSidebar"] [data-testid="stNumberInputField"]'
+EPOCHS_BOX = '[data-testid="stSidebar"] [data-testid="stNumberInputField"]'  # the first: Seed comes after it
 EPOCHS_ARE = f"n => document.querySelector('{EPOCHS_BOX}')?.value === n"
 
 
@@ -236,7 +236,7 @@ def _retrain(page, model: str, epochs: int | None = None) -> None:
     # own, showing its recipe's epochs, or the value would go to the old box and Retrain would train the recipe.
     page.wait_for_function(EPOCHS_ARE, arg=str(TINY_RECIPE.epochs))
     if epochs is not None:
-        box = page.locator(EPOCHS_BOX)
+        box = page.locator(EPOCHS_BOX).first
         box.fill(str(epochs))
         box.press("Enter")
         page.wait_for_function(EPOCHS_ARE, arg=str(epochs))
