@@ -55,17 +55,23 @@ def test_train_writes_a_checkpoint(tmp_path):
 
 
 def test_train_with_a_seed_records_it_and_reproduce_retrains_from_it(tmp_path):
-    out = _cli("train", "--model", "linear-32", "--seed", "3", "--checkpoints", str(tmp_path))
+    tiny = {"AELAB_REGISTRY": "tests.tiny:REGISTRY"}  # 600 digits, 2 epochs: seconds
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return _cli(*args, "--model", "tiny-linear", "--checkpoints", str(tmp_path), env=tiny)
+
+    out = cli("train", "--seed", "3")
     assert out.returncode == 0, out.stderr
-    meta = json.loads((tmp_path / "linear-32.json").read_text())
+    meta = json.loads((tmp_path / "tiny-linear.json").read_text())
     assert meta["seed"] == 3 and meta["recipe"]["seed"] == 3 and "--seed 3" in meta["command"]
-    assert "linear-32    fresh" in _cli("info", "--checkpoints", str(tmp_path)).stdout
-    out = _cli("reproduce", "--model", "linear-32", "--checkpoints", str(tmp_path))  # from the recorded seed 3
+    info = _cli("info", "--checkpoints", str(tmp_path), env=tiny).stdout
+    assert any(line.split()[:2] == ["tiny-linear", "fresh"] for line in info.splitlines()), info
+    out = cli("reproduce")  # from the seed the checkpoint records, 3, not the recipe's 7
     assert out.returncode == 0 and "weights bit-identical: True" in out.stdout, out.stdout + out.stderr
-    assert json.loads((tmp_path / "reproducibility.json").read_text())["linear-32"]["seed"] == 3
-    out = _cli("reproduce", "--model", "linear-32", "--seed", "4", "--checkpoints", str(tmp_path))
+    assert json.loads((tmp_path / "reproducibility.json").read_text())["tiny-linear"]["seed"] == 3
+    out = cli("reproduce", "--seed", "4")
     assert "weights bit-identical: False" in out.stdout and "seed 4, the checkpoint's is 3" in out.stdout
-    assert json.loads((tmp_path / "reproducibility.json").read_text())["linear-32"]["seed"] == 3  # not overwritten
+    assert json.loads((tmp_path / "reproducibility.json").read_text())["tiny-linear"]["seed"] == 3  # kept
 
 
 @pytest.mark.parametrize("seed", ["-1", "2147483648", "x"])
