@@ -19,7 +19,8 @@ def test_a_teacher_link_opens_that_view(server, page):  # noqa: F811
     page.goto(url + LINK)
     page.get_by_text("Test digit #1234, label 8").first.wait_for()  # the test digit, not the canvas
     page.get_by_text("Reconstruction by linear-64").first.wait_for()
-    checked = page.get_by_test_id("stRadio").first.locator("label").filter(has=page.locator("input:checked"))
+    picker = page.get_by_test_id("stRadio").filter(has_text="conv-8 (8×7×7)")  # not the drawing file's Codec radio
+    checked = picker.locator("label").filter(has=page.locator("input:checked"))
     assert checked.inner_text().startswith("linear-64")
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_text("Glossary").wait_for()  # the sidebar is drawn ...
