@@ -14,7 +14,7 @@ import torch
 from ae import checkpoints, cli_lab, generate, workspace
 from ae.allocator import keep_freed_memory
 from ae.data import DataError, Mnist, load_mnist
-from ae.registry import MAX_SEED, active_registry
+from ae.registry import MAX_SEED, active_registry, check_seed
 
 
 def _data(args: argparse.Namespace) -> Mnist:
@@ -329,12 +329,9 @@ def _models(p: argparse.ArgumentParser, everything: str) -> None:
 
 def _seed(text: str) -> int:
     try:
-        seed = int(text)
+        return check_seed(int(text))
     except ValueError:
-        seed = -1
-    if not 0 <= seed <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"a seed is a whole number from 0 to {MAX_SEED}, not {text!r}")
-    return seed
+        raise argparse.ArgumentTypeError(f"a seed is a whole number from 0 to {MAX_SEED}, not {text!r}") from None
 
 
 def parser() -> argparse.ArgumentParser:

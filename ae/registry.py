@@ -64,6 +64,13 @@ class ClassifierRecipe:
 MAX_SEED = 2**31 - 1
 
 
+def check_seed(seed: object) -> int:
+    """``seed`` if it is a valid seed, else ValueError saying what one is (every place a seed comes in checks here)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"the seed must be a whole number from 0 to {MAX_SEED}, not {seed!r}")
+    return seed
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A registry entry: a model's name, its architecture, and the recipe that trains it (a ClassifierRecipe for the
@@ -92,9 +99,7 @@ class ModelSpec:
         (bench/README.md), so a checkpoint of another seed is still fresh; its sidecar records the seed."""
         if seed is None:
             return self
-        if not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-            raise ValueError(f"the seed must be a whole number from 0 to {MAX_SEED}, not {seed!r}")
-        return replace(self, recipe=replace(self.recipe, seed=seed))
+        return replace(self, recipe=replace(self.recipe, seed=check_seed(seed)))
 
 
 def _as_json(value: dict) -> dict:

@@ -17,7 +17,7 @@ import torch
 
 from ae import fileio
 from ae.families import FAMILIES
-from ae.registry import ModelSpec, Recipe
+from ae.registry import ModelSpec, Recipe, check_seed
 
 FORMAT = 1
 NAME_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")  # 1-40 characters, no dash at either end
@@ -95,8 +95,10 @@ def _check_recipe(r: Recipe) -> None:
         raise SpecError("the batch size must be a whole number from 1 to 1024")
     if not (isinstance(r.lr, int | float) and 0 < r.lr <= 1):
         raise SpecError("the learning rate must be above 0 and at most 1")
-    if not (isinstance(r.seed, int) and 0 <= r.seed < 2**31):
-        raise SpecError("the seed must be a whole number from 0 to 2147483647")
+    try:
+        check_seed(r.seed)
+    except ValueError as e:
+        raise SpecError(str(e)) from None
     if not (isinstance(r.noise_std, int | float) and 0 <= r.noise_std <= MAX_NOISE):
         raise SpecError(f"the noise σ must be from 0 (plain) to {MAX_NOISE}")
     if not (isinstance(r.beta2, float) and 0 < r.beta2 < 1):
