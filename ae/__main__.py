@@ -1,5 +1,5 @@
 import sys
 
-from ae.cli import main
+from ae.cli.main import main
 
 sys.exit(main())

@@ -13,11 +13,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
 
-from ae import checkpoints
-from ae.compare import comparison_table
-from ae.data import load_mnist
-from ae.metrics import evaluate
-from ae.registry import REGISTRY
+from ae.data.mnist import load_mnist
+from ae.measure.compare import comparison_table
+from ae.measure.metrics import evaluate
+from ae.storage import checkpoints
+from ae.storage.catalogue import REGISTRY
 
 
 def main() -> None:

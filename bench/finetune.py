@@ -3,9 +3,9 @@
     .venv/bin/python bench/finetune.py                       # linear-32, conv-8, linear-128-denoise
     .venv/bin/python bench/finetune.py --model linear-32 --digits 40
 
-For each model: the shipped checkpoint fine-tuned (ae.finetune's defaults: 300 Adam steps of 64 digits, half yours,
+For each model: the shipped checkpoint fine-tuned (finetune's defaults: 300 Adam steps of 64 digits, half yours,
 cut off at 10 s) on ``--digits`` digits of the synthetic hand (MNIST test digits slanted and thickened,
-ae.handwriting.synthetic), on one thread, as the Draw page runs it. Printed: the MSE on those digits and on the
+ae.data.handwriting.synthetic), on one thread, as the Draw page runs it. Printed: the MSE on those digits and on the
 10,000 MNIST test digits before and after, on as many digits of the same hand the fine-tune never saw, the steps
 done, the training time and the whole call's time (the measuring included), and the load average while it ran.
 """
@@ -23,10 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 import torch
 
-from ae import checkpoints, finetune, handwriting
-from ae.cores import torch_threads
-from ae.data import load_mnist
-from ae.inference import mean_squared_error
+from ae.data import handwriting
+from ae.data.mnist import load_mnist
+from ae.models.batching import mean_squared_error
+from ae.runtime.cores import torch_threads
+from ae.storage import checkpoints
+from ae.training import finetune
 
 
 def cpu_name() -> str:
@@ -51,7 +53,7 @@ def mouse_digits() -> tuple[handwriting.DigitSet, handwriting.DigitSet]:
     import numpy as np
     from PIL import Image, ImageDraw
 
-    from ae.preprocess import CANVAS_SIZE, CANVAS_STROKE, canvas_to_mnist
+    from ae.data.preprocess import CANVAS_SIZE, CANVAS_STROKE, canvas_to_mnist
 
     seen, unseen = handwriting.empty(), handwriting.empty()
     for i, strokes in enumerate(json.loads(STROKES.read_text())):

@@ -4,9 +4,9 @@
     .venv/bin/python bench/generate.py --samples 1024 --seed 1
 
 A VAE's samples decode codes drawn from its prior N(0, I); a plain autoencoder's decode codes drawn from a Gaussian
-fitted to its codes of 2,000 training digits (ae.generate). Printed per model: the classifier's mean confidence,
+fitted to its codes of 2,000 training digits (ae.measure.generate). Printed per model: the classifier's mean confidence,
 the share of samples it reads with confidence above 0.9, how evenly the ten digits occur among the samples, and for
-the VAEs their test MSE, ELBO and KL (ae.vae.elbo), with the time taken on one thread.
+the VAEs their test MSE, ELBO and KL (ae.models.vae.elbo), with the time taken on one thread.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 import numpy as np
 import torch
 
-from ae import checkpoints
-from ae import generate as gen
-from ae.classifier import SPEC as CLASSIFIER
-from ae.cores import torch_threads
-from ae.data import load_mnist
-from ae.inference import mean_squared_error
-from ae.registry import active_registry
-from ae.vae import elbo, is_vae
+from ae.data.mnist import load_mnist
+from ae.measure import generate as gen
+from ae.measure.classifier import read_digits
+from ae.models.batching import mean_squared_error
+from ae.models.vae import elbo, is_vae
+from ae.runtime.cores import torch_threads
+from ae.storage import checkpoints
+from ae.storage.catalogue import CLASSIFIER, active_registry
 
 
 def main() -> None:
@@ -55,7 +55,7 @@ def main() -> None:
             t0 = time.perf_counter()
             vae = is_vae(model)
             stats = None if vae else gen.code_stats(model, data.train_images()[: gen.FIT_DIGITS], data.train_y)
-            digits, conf = gen.read(clf, gen.samples(model, args.samples, args.seed, stats))
+            digits, conf = read_digits(clf, gen.samples(model, args.samples, args.seed, stats))
             scores[name] = float(conf.mean())
             extra = ""
             if vae:

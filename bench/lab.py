@@ -18,10 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
 
-from ae import lab, specs
-from ae.data import load_mnist
-from ae.families import FAMILIES
-from ae.train import train
+from ae.data.mnist import load_mnist
+from ae.models.families import FAMILIES
+from ae.storage import lab, spec_files
+from ae.training.loop import train
 
 
 def cpu_name() -> str:
@@ -45,7 +45,7 @@ def main() -> None:
         result = train(spec, data)
         seconds = time.perf_counter() - t0
         mse = result.history[-1]["test_loss"]
-        row = f"{family:<8} {specs.parameters(spec):>11,} {spec.recipe.epochs:>6} {seconds:>8.1f} {mse:>9.5f}"
+        row = f"{family:<8} {spec_files.parameters(spec):>11,} {spec.recipe.epochs:>6} {seconds:>8.1f} {mse:>9.5f}"
         print(f"{row}  {spec.description}")
 
 

@@ -106,7 +106,7 @@ def canvases() -> list:
     import numpy as np
     from PIL import Image, ImageDraw
 
-    from ae.preprocess import CANVAS_SIZE, CANVAS_STROKE
+    from ae.data.preprocess import CANVAS_SIZE, CANVAS_STROKE
 
     strokes = [
         [[(70, 60), (210, 60), (120, 240)]],  # 7, as tests/test_browser.py draws it
@@ -127,9 +127,8 @@ def canvases() -> list:
 
 def load_models() -> tuple[dict, object]:
     """Every registry model whose checkpoint loads (as ui.state.usable() decides), and the reference classifier."""
-    from ae import checkpoints
-    from ae.classifier import SPEC
-    from ae.registry import active_registry
+    from ae.storage import checkpoints
+    from ae.storage.catalogue import CLASSIFIER, active_registry
 
     models = {}
     for name in active_registry():
@@ -138,7 +137,7 @@ def load_models() -> tuple[dict, object]:
         except checkpoints.CheckpointError as e:
             print(f"  {name}: not usable ({e.reason})")
     try:
-        reader = checkpoints.load(SPEC.name, registry={SPEC.name: SPEC})[0]
+        reader = checkpoints.load(CLASSIFIER.name, registry={CLASSIFIER.name: CLASSIFIER})[0]
     except checkpoints.CheckpointError as e:
         print(f"  classifier: not usable ({e.reason}); the Draw page then shows no readings")
         reader = None
@@ -149,10 +148,10 @@ def bench_draw(reps: int) -> None:
     import numpy as np
     from PIL import Image
 
-    from ae.classifier import read_digit
-    from ae.inference import reconstruct_all, reconstruct_digit
-    from ae.preprocess import canvas_to_mnist
-    from ae.registry import active_registry
+    from ae.data.preprocess import canvas_to_mnist
+    from ae.measure.classifier import read_digits
+    from ae.measure.one_digit import reconstruct_all, reconstruct_digit
+    from ae.storage.catalogue import active_registry
     from ui.images import enlarge, gray_rgb, heat
 
     t = time.perf_counter()
@@ -190,7 +189,7 @@ def bench_draw(reps: int) -> None:
 
     reads = f" + the classifier's readings of {len(page) + 1} digits in one batch" if reader is not None else ""
     print(
-        f"Draw page per stroke (ae.inference.reconstruct_all): canvas_to_mnist + {len(page)} reconstructions "
+        f"Draw page per stroke (ae.measure.one_digit.reconstruct_all): canvas_to_mnist + {len(page)} reconstructions "
         f"({', '.join(page)}){reads}, {reps} strokes after 5 warm-ups:"
     )
     p50, p95, mx = quantiles(timed(draw_page, reps))
@@ -205,22 +204,22 @@ def bench_draw(reps: int) -> None:
     for n, m in models.items():
         parts[f"reconstruct {n}"] = timed(lambda _, m=m: reconstruct_digit(m, digit0), reps)
     if reader is not None:
-        parts["one classifier reading"] = timed(lambda _: read_digit(reader, digit0), reps)
+        parts["one classifier reading"] = timed(lambda _: read_digits(reader, [digit0]), reps)
     parts["display images (not in the figures above)"] = timed(display, max(20, reps // 4))
     print("  medians per step: " + ", ".join(f"{k} {statistics.median(v) * 1000:.2f} ms" for k, v in parts.items()))
 
     # A classroom server is rarely idle: a Retrain, or another session's table, keeps a core busy. Torch's intra-op
     # threads then wait for each other at every op's barrier, so measure the same strokes beside one busy core: with
-    # the app's setting (ae.inference.INFERENCE_THREADS) and with torch's default thread count, in the same run.
+    # the app's setting (ae.measure.one_digit.INFERENCE_THREADS) and with torch's default thread count, in the same run.
     import torch
 
-    import ae.inference
+    import ae.models.batching
 
-    app, reps_busy = ae.inference.INFERENCE_THREADS, max(10, reps // 10)
+    app, reps_busy = ae.measure.one_digit.INFERENCE_THREADS, max(10, reps // 10)
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         for n in dict.fromkeys((app, torch.get_num_threads())):
-            ae.inference.INFERENCE_THREADS = n
+            ae.measure.one_digit.INFERENCE_THREADS = n
             p50, p95, mx = quantiles(timed(draw_page, reps_busy, warmup=2))
             label = "the app's setting" if n == app else "torch's default"
             print(
@@ -230,7 +229,7 @@ def bench_draw(reps: int) -> None:
     finally:
         hog.kill()
         hog.wait()
-        ae.inference.INFERENCE_THREADS = app
+        ae.measure.one_digit.INFERENCE_THREADS = app
 
     # A Retrain of conv-8 holds both cores (its recipe has two threads): the strokes beside a real one.
     with tempfile.TemporaryDirectory() as scratch:
@@ -254,9 +253,10 @@ def bench_draw(reps: int) -> None:
 def cold_table_child() -> None:
     """Runs in a fresh interpreter: prints the split of a cold comparison table as one JSON line."""
     t0 = time.perf_counter()
-    import ae.compare
-    from ae import checkpoints, metrics
-    from ae.data import load_mnist
+    import ae.measure.compare
+    from ae.data.mnist import load_mnist
+    from ae.measure import metrics
+    from ae.storage import checkpoints
 
     t_import = time.perf_counter() - t0
     t = time.perf_counter()
@@ -283,17 +283,17 @@ def cold_table_child() -> None:
         return wrapper
 
     checkpoints.load = clock("load", checkpoints.load)
-    ae.compare.evaluate = clock("evaluate", getattr(ae.compare, "evaluate", metrics.evaluate))
-    metrics.ssim = clock("ssim", metrics.ssim)  # evaluate() looks it up in ae.metrics at each call
+    ae.measure.compare.evaluate = clock("evaluate", getattr(ae.measure.compare, "evaluate", metrics.evaluate))
+    metrics.ssim = clock("ssim", metrics.ssim)  # evaluate() looks it up in ae.measure.metrics at each call
     # What the app shows: the quality each sidecar recorded at training, under the weights hash load() checks.
     t = time.perf_counter()
-    ae.compare.comparison_table(data, measure=False)
+    ae.measure.compare.comparison_table(data, measure=False)
     t_app = time.perf_counter() - t
     app_load = spent["load"]
     spent["load"] = 0.0
     # What `python -m ae eval` does: measure every model again on the 10,000 test digits.
     t = time.perf_counter()
-    table = ae.compare.comparison_table(data)
+    table = ae.measure.compare.comparison_table(data)
     t_table = time.perf_counter() - t
     usable = int(table["test MSE"].notna().sum())
     print(json.dumps({"import": t_import, "data": t_data, "app_table": t_app, "app_load": app_load, "table": t_table,
@@ -311,7 +311,7 @@ def bench_cold_table() -> None:
     total = r["import"] + r["data"] + r["table"]
     rest = r["table"] - r["load"] - r["evaluate"]
     print(f"Compare table, cold, in a fresh process ({r['usable']} of {r['rows']} models usable, data {r['source']}):")
-    print(f"  imports (ae.compare, ae.data: torch, pandas, ...)  {fig(r['import'])}")
+    print(f"  imports (ae.measure.compare, ae.data: torch, pandas, ...)  {fig(r['import'])}")
     print(f"  data load (decoded cache)                           {fig(r['data'])}")
     print(f"  the app's table (recorded quality), models loaded   {fig(r['app_table'])}, of which loading "
           f"{fig(r['app_load'])}")  # fmt: skip

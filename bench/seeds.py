@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: make `ae` importable
 
-from ae.registry import SEED_BARS
+from ae.storage.catalogue import SEED_BARS
 
 ROOT = Path(__file__).resolve().parent.parent
 

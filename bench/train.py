@@ -37,11 +37,11 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from ae.allocator import keep_freed_memory
-from ae.data import load_mnist, write_torchvision_root
-from ae.inference import mean_squared_error as test_loss
-from ae.models import ConvAE
-from ae.registry import REGISTRY, SEED_BARS
+from ae.data.mnist import load_mnist, write_torchvision_root
+from ae.models.autoencoders import ConvAE
+from ae.models.batching import mean_squared_error as test_loss
+from ae.runtime.allocator import keep_freed_memory
+from ae.storage.catalogue import REGISTRY, SEED_BARS
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_LR, SEED_BATCH = 1e-3, 25
@@ -159,14 +159,14 @@ def ours(names: list[str]) -> tuple[float, dict[str, dict]]:
 def step_throughput(
     batch: int, threads: int, images: torch.Tensor, steps: int = 150, chunk: int | None = None
 ) -> tuple[float, float]:
-    """Images/s of a bare conv-8 training step (as ae.train runs it), and the share of time in memory-bound ops.
+    """Images/s of a bare conv-8 training step (as ae.training.loop runs it), and the share of time in memory-bound ops.
     ``chunk``: run the first block over slices of that many images (ChunkedConvAE)."""
     from torch.profiler import profile
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = (ConvAE(8) if chunk is None else ChunkedConvAE(chunk)).to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)  # as ae.train
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)  # as ae.training.loop
     x = images[:batch].contiguous(memory_format=torch.channels_last)
 
     def step() -> None:
@@ -353,7 +353,7 @@ def throughput(data, ceiling: float, seeds: dict, metas: dict) -> None:
         how = f"batch {batches}, {m['platform']['threads']} threads"
         print(f"  ours, in the run above ({how})   {frac(m['images_per_second'])}")
     images = data.train_images()
-    keep_freed_memory()  # as ae.train does; only now, so the seed ran with the default allocator
+    keep_freed_memory()  # as ae.training.loop does; only now, so the seed ran with the default allocator
     for t in (1, 2):
         for batch in (16, 25, 64, 256):
             ips, share = step_throughput(batch, t, images)

@@ -4,8 +4,8 @@ ones."""
 import pandas as pd
 import streamlit as st
 
-from ae import lab, specs
-from ae.families import FAMILIES
+from ae.models.families import FAMILIES
+from ae.storage import lab, spec_files
 from ui import actions, auth, state
 from ui.sidebar import sidebar
 
@@ -34,7 +34,7 @@ with left:
             st.error("Hidden widths are whole numbers separated by commas, e.g. 256,128.")
             st.stop()
     if family == "mlp":
-        options["activation"] = st.selectbox("Activation", specs.ACTIVATIONS)
+        options["activation"] = st.selectbox("Activation", spec_files.ACTIVATIONS)
     if family == "conv":
         hidden = (st.number_input("Hidden channels", 1, 256, d["hidden"][0]),)
         options["third_block"] = st.toggle("A third conv block on each side")
@@ -43,18 +43,18 @@ with left:
         options["beta"] = st.number_input("β (weight of the KL term)", 0.0, 100.0, 1.0, 0.1)
 with right:
     noise = st.slider("Denoising noise σ (0: a plain autoencoder)", 0.0, 1.0, 0.0, 0.05)
-    epochs = st.number_input("Epochs", 1, specs.MAX_EPOCHS, d["epochs"], key=f"build_epochs_{family}")
+    epochs = st.number_input("Epochs", 1, spec_files.MAX_EPOCHS, d["epochs"], key=f"build_epochs_{family}")
     lr = st.number_input("Peak learning rate", 1e-5, 1.0, d["lr"], format="%.4f", key=f"build_lr_{family}")
     seed = st.number_input("Seed", 0, 2**31 - 1, 0)
-    note = st.text_area("Note", max_chars=specs.MAX_NOTE, placeholder="What are you trying?", height=80)
+    note = st.text_area("Note", max_chars=spec_files.MAX_NOTE, placeholder="What are you trying?", height=80)
 
 build = lab.Build(name.strip(), family, int(code), hidden, noise=noise, epochs=int(epochs), lr=float(lr),
                   seed=int(seed), note=note, **options)  # fmt: skip
 try:
     spec = lab.spec_for(build)
-    values = specs.code_values(spec)
+    values = spec_files.code_values(spec)
     st.info(
-        f"{spec.description}. **{specs.parameters(spec):,} parameters**; code of {values} values "
+        f"{spec.description}. **{spec_files.parameters(spec):,} parameters**; code of {values} values "
         f"(compression ratio {values / 784:.3g}: code values ÷ 784 pixels).",
         icon=":material/architecture:",
     )

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from ae.compare import haze_cost, ssim_disagreement
-from ae.metrics import measure_code
-from ae.models import PIXELS
+from ae.measure.compare import haze_cost, ssim_disagreement
+from ae.measure.metrics import measure_code
+from ae.models.autoencoders import PIXELS
 from ui import actions, state
 from ui.sidebar import sidebar
 

@@ -5,10 +5,10 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from ae.inference import reconstruct_digit
-from ae.metrics import psnr
-from ae.noise import corrupt
-from ae.registry import denoise_pairs
+from ae.data.noise import corrupt
+from ae.measure.metrics import psnr
+from ae.measure.one_digit import reconstruct_digit
+from ae.storage.catalogue import denoise_pairs
 from ui import state, view
 from ui.images import enlarge
 from ui.sidebar import sidebar

@@ -3,8 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from ae.inference import reconstruct_all
-from ae.preprocess import (
+from ae.data.preprocess import (
     CANVAS_SIZE,
     CANVAS_STROKE,
     SMALL_INK,
@@ -14,6 +13,7 @@ from ae.preprocess import (
     ink_extent,
     read_upload,
 )
+from ae.measure.one_digit import reconstruct_all
 from ui import actions, drawing_file, live_draw, mydigits, state, view
 from ui.images import enlarge, gray_rgb, heat
 from ui.sidebar import sidebar

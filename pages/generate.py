@@ -6,10 +6,11 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from ae import checkpoints
-from ae import generate as gen
-from ae.classifier import SPEC as CLASSIFIER
-from ae.explore import codes
+from ae.measure import generate as gen
+from ae.measure.classifier import read_digits
+from ae.measure.explore import codes
+from ae.storage import checkpoints
+from ae.storage.catalogue import CLASSIFIER
 from ui import state, view
 from ui.images import enlarge, strip
 from ui.sidebar import sidebar
@@ -85,7 +86,7 @@ def sample_section() -> None:
     seed = int(ss["generate_seed"])
     s = None if name in vaes else stats(name)
     images = gen.samples(model, SAMPLES, seed, s)
-    st.image(enlarge(gen.tile(images.reshape(4, 8, 28, 28)), 3), output_format="PNG")
+    st.image(enlarge(gen.tile(images, 8), 3), output_format="PNG")
     how = (
         f"{SAMPLES} codes drawn from the prior N(0, I) with seed {seed}, decoded by {name}"
         if name in vaes
@@ -95,7 +96,7 @@ def sample_section() -> None:
     )
     clf = state.classifier()
     if clf is not None:
-        conf = gen.read(clf, images)[1]
+        conf = read_digits(clf, images)[1]
         how += f". The reference classifier reads them with a mean confidence of {conf.mean():.2f}"
     st.caption(how + ".")
     scores = confidences()
@@ -109,7 +110,7 @@ def _plane(name: str, key: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     with state.one_core():
         _, grid = gen.latent_grid(m, n)
         z = codes(m, state.data().test_images()[:PLANE_DIGITS])
-    return gen.tile(grid), gen.to_quantile(z)
+    return gen.tile(grid.reshape(-1, 28, 28), grid.shape[1]), gen.to_quantile(z)
 
 
 def plane_figure(grid: np.ndarray, xy: np.ndarray) -> go.Figure:
@@ -219,7 +220,7 @@ def arithmetic_section() -> None:
     )
     images = [gen.decode(m, gen.arithmetic(stats(n), terms)[None], stats(n).shape)[0] for n, m in loaded()]
     clf = state.classifier()
-    reads = gen.read(clf, np.stack(images)) if clf is not None else None
+    reads = read_digits(clf, images) if clf is not None else None
     cols = st.columns(min(7, len(images)))
     for i, (n, _) in enumerate(loaded()):
         caption = n if reads is None else f"{n}: reads {reads[0][i]} ({reads[1][i]:.2f})"

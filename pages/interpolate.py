@@ -3,8 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from ae.explore import interpolate, pixel_blend
-from ae.preprocess import canvas_rgba, canvas_to_mnist
+from ae.data.preprocess import canvas_rgba, canvas_to_mnist
+from ae.measure.explore import interpolate, pixel_blend
 from ui import state, view
 from ui.images import enlarge, strip
 from ui.sidebar import sidebar

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from ae.charts import direction, ratio_figure, rd_figure
-from ae.rd import codec_findings, codec_table
+from ae.compression.rd import codec_findings, codec_table
 from ui import state, view
+from ui.charts import direction, ratio_figure, rd_figure
 from ui.sidebar import sidebar
 
 sidebar()

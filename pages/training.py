@@ -3,10 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from ae.charts import Curve, model_colours, training_figure
-from ae.families import FAMILIES
-from ae.runs import denoise_note
+from ae.models.families import FAMILIES
+from ae.training.runs import denoise_note
 from ui import learning, state, view
+from ui.charts import Curve, model_colours, training_figure
 from ui.sidebar import sidebar
 
 sidebar()

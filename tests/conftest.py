@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from ae.data import Mnist, load_mnist
-from ae.workspace import HOME_ENV
+from ae.data.mnist import Mnist, load_mnist
+from ae.runtime.workspace import HOME_ENV
 
 LIVE_ENV = "AELAB_LIVE_DRAW"
 

@@ -1,4 +1,4 @@
-"""The .ael file (ae.aelfile): exact round trips, and a clear error of its own for every way a file can be wrong."""
+"""The .ael file (ae.compression.aelfile): exact round trips, and a clear error for every way a file can be wrong."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import pytest
 import torch
 from PIL import Image
 
-from ae import aelfile, checkpoints
-from ae.cli import main
-from ae.registry import REGISTRY
+from ae.cli.main import main
+from ae.compression import aelfile
+from ae.data import preprocess
+from ae.storage import checkpoints
+from ae.storage.catalogue import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
 CODECS = [n for n, s in REGISTRY.items() if s.family == "codec"]
@@ -115,7 +117,7 @@ def test_a_big_drawing_is_prepared_like_an_upload(tmp_path, sender):
     big = np.zeros((200, 200), dtype=np.uint8)
     big[40:160, 95:105] = 255  # a "1"
     (tmp_path / "one.png").write_bytes(_png(big))
-    digit = aelfile.read_digit(tmp_path / "one.png")
+    digit = preprocess.read_picture(tmp_path / "one.png")
     assert digit.shape == (28, 28) and digit.max() > 0.5
 
 

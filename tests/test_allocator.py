@@ -10,8 +10,8 @@ STEPS = """
 import resource, sys
 import torch
 from torch.nn import functional as F
-from ae.allocator import keep_freed_memory
-from ae.models import ConvAE
+from ae.runtime.allocator import keep_freed_memory
+from ae.models.autoencoders import ConvAE
 
 if sys.argv[1] == "keep":
     assert keep_freed_memory()

@@ -40,7 +40,7 @@ def test_page_renders(page):
 def test_compare_table_has_every_model_with_measured_cr():
     import numpy
 
-    from ae.registry import REGISTRY
+    from ae.storage.catalogue import REGISTRY
 
     assert int(numpy.__version__.split(".")[0]) >= 2  # numpy 1.x would break pyarrow and st.dataframe
     at = _run("pages/compare.py")
@@ -129,7 +129,7 @@ def test_sidebar_retrain_updates_the_table(tmp_path, monkeypatch):
 
 
 def test_sidebar_can_retrain_just_the_seed_models(tmp_path, monkeypatch):
-    from ae.background import Trainer
+    from ae.training.queue import Trainer
 
     monkeypatch.setenv("AELAB_REGISTRY", "tests.tiny:REGISTRY")
     monkeypatch.setenv("AELAB_CHECKPOINTS", str(tmp_path))
@@ -144,7 +144,7 @@ def test_sidebar_can_retrain_just_the_seed_models(tmp_path, monkeypatch):
 
 
 def test_sidebar_retrain_passes_the_seed_and_leaves_it_to_the_recipe_when_blank(tmp_path, monkeypatch):
-    from ae.background import Trainer
+    from ae.training.queue import Trainer
 
     monkeypatch.setenv("AELAB_REGISTRY", "tests.tiny:REGISTRY")
     monkeypatch.setenv("AELAB_CHECKPOINTS", str(tmp_path))

@@ -3,8 +3,8 @@ from dataclasses import replace
 
 import pytest
 
-from ae import checkpoints
-from ae.background import MAX_EPOCHS, Refused, Trainer
+from ae.storage import checkpoints
+from ae.training.queue import MAX_EPOCHS, Refused, Trainer
 from tests.tiny import REGISTRY as TINY
 
 

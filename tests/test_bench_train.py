@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from ae.models import ConvAE
+from ae.models.autoencoders import ConvAE
 from bench.train import ChunkedConvAE, convolutions_alone
 
 

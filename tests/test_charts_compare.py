@@ -7,10 +7,10 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from ae import checkpoints
-from ae.charts import FAMILY_COLOURS, compare_figure, log_ticks
-from ae.compare import COLUMNS, comparison_table, haze_cost, ssim_disagreement
-from ae.metrics import reconstruct, ssim
+from ae.measure.compare import COLUMNS, comparison_table, haze_cost, ssim_disagreement
+from ae.measure.metrics import reconstruct, ssim
+from ae.storage import checkpoints
+from ui.charts import FAMILY_COLOURS, compare_figure, log_ticks
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ae import charts, rd
-from ae.charts import FAMILY_COLOURS
+from ae.compression import rd
+from ui import charts
+from ui.charts import FAMILY_COLOURS
 
 ROOT = Path(__file__).resolve().parent.parent
 METRICS = ["PSNR (dB)", "MSE", "SSIM", "classifier accuracy"]

@@ -5,10 +5,10 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from ae import checkpoints
-from ae.charts import FAMILY_COLOURS, Curve, model_colours, training_figure
-from ae.registry import REGISTRY
-from ae.runs import denoise_note
+from ae.storage import checkpoints
+from ae.storage.catalogue import REGISTRY
+from ae.training.runs import denoise_note
+from ui.charts import FAMILY_COLOURS, Curve, model_colours, training_figure
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,8 +10,10 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from ae import checkpoints, fileio
-from ae.checkpoints import (
+from ae.models.specs import Recipe
+from ae.runtime import fileio
+from ae.storage import checkpoints
+from ae.storage.checkpoints import (
     CorruptCheckpoint,
     MissingCheckpoint,
     NonFiniteWeights,
@@ -19,7 +21,6 @@ from ae.checkpoints import (
     StaleCheckpoint,
     TrainingBusy,
 )
-from ae.registry import Recipe
 from tests.tiny import REGISTRY as TINY_REGISTRY
 from tests.tiny import TINY_LINEAR
 
@@ -191,7 +192,7 @@ def test_lock_excludes_a_second_trainer(tmp_path):
 
 def test_lock_of_a_killed_process_is_released(tmp_path):
     code = (
-        "import sys, time; from ae import checkpoints\n"
+        "import sys, time; from ae.storage import checkpoints\n"
         f"with checkpoints.training_lock('m', {str(tmp_path)!r}):\n"
         "    print('locked', flush=True); time.sleep(60)\n"
     )
@@ -209,7 +210,7 @@ def test_lock_of_a_killed_process_is_released(tmp_path):
 
 
 def test_sidecar_records_what_rebuilds_the_model(tmp_path, small_mnist):
-    from ae.runs import train_and_save
+    from ae.training.runs import train_and_save
 
     spec = replace(TINY_LINEAR, recipe=Recipe(epochs=1, batch_size=50, lr=3e-3, train_subset=300))
     meta = train_and_save(spec, small_mnist, directory=tmp_path, command="python -m ae train --model tiny-linear")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ae.background import MAX_EPOCHS, Job, Refused, Trainer
+from ae.training.queue import MAX_EPOCHS, Job, Refused, Trainer
 from ui import auth
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,9 @@ def calls(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Trainer, "start", start)
     monkeypatch.setattr(Trainer, "cancel", cancel)
-    monkeypatch.setattr("ae.checkpoints.reset_to_shipped", lambda name, *a, **k: made["reset"].append(name) or True)
+    monkeypatch.setattr(
+        "ae.storage.checkpoints.reset_to_shipped", lambda name, *a, **k: made["reset"].append(name) or True
+    )
     return made
 
 
@@ -217,7 +219,7 @@ def test_a_refusal_by_the_trainer_is_shown(calls, monkeypatch):
 def _too_many_epochs() -> None:
     import streamlit as st
 
-    from ae.background import MAX_EPOCHS
+    from ae.training.queue import MAX_EPOCHS
     from ui import actions
 
     st.write(actions.retrain(["tiny-linear"], MAX_EPOCHS + 1).message)
@@ -242,7 +244,8 @@ def _teacher_resets() -> None:
 
 
 def test_reset_to_shipped_removes_the_workspace_copy(tmp_path, monkeypatch):
-    from ae import checkpoints, workspace
+    from ae.runtime import workspace
+    from ae.storage import checkpoints
 
     monkeypatch.setenv("AELAB_REGISTRY", "tests.tiny:REGISTRY")
     monkeypatch.setenv(auth.PASSWORD_ENV, PASSWORD)

@@ -4,22 +4,26 @@ from dataclasses import replace
 
 import torch
 
-from ae import checkpoints
-from ae.classifier import SPEC, train_and_save, train_classifier
-from ae.registry import ClassifierRecipe
+from ae.models.specs import ClassifierRecipe
+from ae.storage import checkpoints
+from ae.storage.catalogue import CLASSIFIER
+from ae.training.classifier_training import ACCURACY_TARGET, train_classifier
+from ae.training.runs import train_and_save
 
 # A few hundred digits and one epoch: the same code path as the shipped recipe, in about a second.
-TINY = replace(SPEC, recipe=ClassifierRecipe(epochs=1, batch_size=64, lr=2e-3, warmup=0.3, threads=1, train_subset=256))
+TINY = replace(
+    CLASSIFIER, recipe=ClassifierRecipe(epochs=1, batch_size=64, lr=2e-3, warmup=0.3, threads=1, train_subset=256)
+)
 
 
 def test_the_shipped_sidecar_records_the_recipe_in_the_registry():
-    meta = checkpoints.read_sidecar(SPEC.name)
-    assert meta["recipe"] == SPEC.recipe_dict()
-    assert checkpoints.status(SPEC.name, registry={SPEC.name: SPEC}).state == "fresh"
+    meta = checkpoints.read_sidecar(CLASSIFIER.name)
+    assert meta["recipe"] == CLASSIFIER.recipe_dict()
+    assert checkpoints.status(CLASSIFIER.name, registry={CLASSIFIER.name: CLASSIFIER}).state == "fresh"
 
 
 def test_the_recipe_names_the_threads_the_shipped_weights_were_trained_on():
-    assert checkpoints.read_sidecar(SPEC.name)["platform"]["threads"] == SPEC.recipe.threads
+    assert checkpoints.read_sidecar(CLASSIFIER.name)["platform"]["threads"] == CLASSIFIER.recipe.threads
 
 
 def test_the_recorded_warmup_is_the_one_training_uses(small_mnist):
@@ -30,21 +34,19 @@ def test_the_recorded_warmup_is_the_one_training_uses(small_mnist):
 
 
 def test_training_twice_from_the_recipe_gives_the_same_file(small_mnist, tmp_path):
-    first = train_and_save(small_mnist, tmp_path / "a", TINY)
-    second = train_and_save(small_mnist, tmp_path / "b", TINY)
+    first = train_and_save(TINY, small_mnist, directory=tmp_path / "a")
+    second = train_and_save(TINY, small_mnist, directory=tmp_path / "b")
     assert first["weights_sha256"] == second["weights_sha256"]
     assert first["recipe"] == TINY.recipe_dict() and first["platform"]["threads"] == 1
     assert first["command"] == "python -m ae train-classifier" and len(first["history"]) == 1
 
 
 def test_cli_writes_the_checkpoint_and_fails_below_the_accuracy_target(tmp_path, monkeypatch, capsys):
-    from ae import classifier, cli
+    from ae.cli import train
+    from ae.cli.main import main
 
-    tiny_run = classifier.train_and_save
-    monkeypatch.setattr(
-        classifier, "train_and_save", lambda data, directory, **kw: tiny_run(data, directory, TINY, **kw)
-    )
-    assert cli.main(["train-classifier", "--checkpoints", str(tmp_path)]) == 1  # one tiny epoch: below 99%
-    meta = checkpoints.read_sidecar(SPEC.name, tmp_path)
-    assert meta["command"].startswith("python -m ae") and meta["metrics"]["test_accuracy"] < classifier.ACCURACY_TARGET
+    monkeypatch.setattr(train, "CLASSIFIER", TINY)
+    assert main(["train-classifier", "--checkpoints", str(tmp_path)]) == 1  # one tiny epoch: below 99%
+    meta = checkpoints.read_sidecar(CLASSIFIER.name, tmp_path)
+    assert meta["command"].startswith("python -m ae") and meta["metrics"]["test_accuracy"] < ACCURACY_TARGET
     assert f"test accuracy {meta['metrics']['test_accuracy']:.4f}" in capsys.readouterr().out

@@ -26,7 +26,7 @@ def test_eval_prints_every_model_and_writes_csv(tmp_path):
     conv = next(line for line in lines if line.startswith("conv-8") or line.strip().startswith("conv-8"))
     assert "8×7×7" in conv and " 392 " in conv and " 0.5 " in conv
     table = pd.read_csv(tmp_path / "t.csv")
-    from ae.registry import REGISTRY
+    from ae.storage.catalogue import REGISTRY
 
     assert list(table["model"]) == list(REGISTRY)
     assert (table["checkpoint"] == "fresh").all()
@@ -89,9 +89,9 @@ def test_unknown_model_and_missing_data_fail_clearly(tmp_path):
 
 
 def test_runs_go_longest_first_by_recorded_time(tmp_path):
-    from ae import checkpoints
-    from ae.registry import REGISTRY
-    from ae.runs import expected_seconds, longest_first
+    from ae.storage import checkpoints
+    from ae.storage.catalogue import REGISTRY
+    from ae.training.runs import expected_seconds, longest_first
 
     names = ["linear-32", "linear-256", "conv-4", "conv-8"]
     # conv-8 holds two cores and goes first; never trained, a conv epoch counts ten linear ones

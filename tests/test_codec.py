@@ -1,4 +1,4 @@
-"""The codec trained for rate (ae.codec), its rate–distortion points and the sentences the page derives from them."""
+"""The codec trained for rate (ae.models.codec), its rate–distortion points and the sentences derived from them."""
 
 from __future__ import annotations
 
@@ -12,14 +12,15 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from ae import checkpoints, rd
-from ae.aelfile import load_sender
-from ae.classifier import SPEC as CLASSIFIER
-from ae.codec import CodecAE
-from ae.data import Mnist
-from ae.models import PIXELS
-from ae.registry import REGISTRY, ModelSpec, Recipe
-from ae.train import train
+from ae.compression import rd
+from ae.compression.aelfile import load_sender
+from ae.data.mnist import Mnist
+from ae.models.autoencoders import PIXELS
+from ae.models.codec import CodecAE
+from ae.models.specs import ModelSpec, Recipe
+from ae.storage import checkpoints
+from ae.storage.catalogue import CLASSIFIER, REGISTRY
+from ae.training.loop import train
 
 ROOT = Path(__file__).resolve().parent.parent
 CODECS = [n for n, s in REGISTRY.items() if s.family == "codec"]

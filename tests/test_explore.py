@@ -7,9 +7,10 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from ae import checkpoints, noise
-from ae.explore import codes, fit_projection, interpolate, pixel_blend, rank_errors
-from ae.metrics import evaluate, reconstruct
+from ae.data import noise
+from ae.measure.explore import codes, fit_projection, interpolate, pixel_blend, rank_errors
+from ae.measure.metrics import evaluate, reconstruct
+from ae.storage import checkpoints
 
 ROOT = Path(__file__).resolve().parent.parent
 

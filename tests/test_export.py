@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from ae import checkpoints, export
-from ae.inference import reconstruct_digit
-from ae.registry import REGISTRY
+from ae.export import onnx_files
+from ae.measure.one_digit import reconstruct_digit
+from ae.storage import catalogue, checkpoints
+from ae.storage.catalogue import REGISTRY
 from tests.live_models import REGISTRY as FAMILIES  # one shipped model of each family: the export costs seconds each
 from tests.tiny import TINY_LINEAR
 
@@ -18,25 +19,25 @@ pytestmark = pytest.mark.slow  # torch's exporter takes a few seconds a graph
 
 
 @pytest.fixture(scope="module")
-def exported(session_workspace) -> tuple[dict[str, export.Exported], object]:
+def exported(session_workspace) -> tuple[dict[str, onnx_files.Exported], object]:
     # Into the session workspace's export folder, where the live-Draw browser tests' server finds them: exported once.
     out = session_workspace / "export" / "models"
-    done, failed = export.export_all(checkpoints.Folders(checkpoints.SHIPPED_DIR), FAMILIES, out)
+    done, failed = onnx_files.export_all(checkpoints.Folders(checkpoints.SHIPPED_DIR), FAMILIES, out)
     assert not failed
     return {e.name: e for e in done}, out
 
 
-@pytest.mark.parametrize("name", [*FAMILIES, export.CLASSIFIER])
+@pytest.mark.parametrize("name", [*FAMILIES, onnx_files.CLASSIFIER])
 def test_onnxruntime_matches_torch_on_1000_test_digits(exported, mnist, name):
     done, out = exported
-    specs = {**REGISTRY, export.CLASSIFIER: export.CLASSIFIER_SPEC}
+    specs = {**REGISTRY, onnx_files.CLASSIFIER: catalogue.CLASSIFIER}
     model, meta = checkpoints.load(name, checkpoints.SHIPPED_DIR, specs)
     e = done[name]
     assert e.sha == meta["weights_sha256"][:12]
     assert all(f.startswith(f"{name}-{e.sha}") for f in e.files.values())
     images = mnist.test_images()[:1000].contiguous()
-    assert export.parity(e, out, model, images) <= export.PARITY_TOLERANCE
-    one = export.run_onnx(e, out, images[:1].numpy())  # the batch is dynamic: one digit as well as 1,000
+    assert onnx_files.parity(e, out, model, images) <= onnx_files.PARITY_TOLERANCE
+    one = onnx_files.run_onnx(e, out, images[:1].numpy())  # the batch is dynamic: one digit as well as 1,000
     assert one.shape[0] == 1
 
 
@@ -45,7 +46,7 @@ def test_browser_and_server_paths_give_the_same_mse(exported, mnist):
     done, out = exported
     model, _ = checkpoints.load("conv-1", checkpoints.SHIPPED_DIR, REGISTRY)
     digits = mnist.test_x[:20].astype(np.float32) / 255.0
-    y = export.run_onnx(done["conv-1"], out, digits.reshape(-1, 1, 28, 28))
+    y = onnx_files.run_onnx(done["conv-1"], out, digits.reshape(-1, 1, 28, 28))
     for digit, rec in zip(digits, y[:, 0], strict=True):
         assert abs(float(np.mean((digit - rec) ** 2)) - reconstruct_digit(model, digit).mse) <= 1e-4
 
@@ -56,9 +57,9 @@ def test_a_changed_checkpoint_is_exported_again_under_its_new_hash(tmp_path):
     source = checkpoints.Folders(checkpoints.SHIPPED_DIR, workspace)
     torch.manual_seed(0)
     checkpoints.save(TINY_LINEAR.build(), {}, TINY_LINEAR, workspace)
-    (first,), _ = export.export_all(source, registry, out, classifier=False)
+    (first,), _ = onnx_files.export_all(source, registry, out, classifier=False)
     assert first.origin.startswith("retrained")
-    again, _ = export.export_all(source, registry, out, classifier=False)  # unchanged: found, not exported again
+    again, _ = onnx_files.export_all(source, registry, out, classifier=False)  # unchanged: found, not exported again
     assert again[0] == first
     assert {p.name for p in out.glob("*.onnx")} == set(first.files.values())
 
@@ -66,16 +67,16 @@ def test_a_changed_checkpoint_is_exported_again_under_its_new_hash(tmp_path):
     with torch.no_grad():
         model.encoder.weight.mul_(-1)
     checkpoints.save(model, {}, TINY_LINEAR, workspace)  # a retrain: new weights in the workspace
-    (second,), _ = export.export_all(source, registry, out, classifier=False)
+    (second,), _ = onnx_files.export_all(source, registry, out, classifier=False)
     assert second.sha != first.sha
     assert {p.name for p in out.glob("*.onnx")} == set(second.files.values())  # the old version is gone
     loaded, _ = checkpoints.load(TINY_LINEAR.name, workspace, registry)
     x = torch.rand(5, 1, 28, 28)
-    assert export.parity(second, out, loaded, x) <= export.PARITY_TOLERANCE
+    assert onnx_files.parity(second, out, loaded, x) <= onnx_files.PARITY_TOLERANCE
 
 
 def test_cli_writes_onnx_files_and_a_manifest(tmp_path, monkeypatch):
-    from ae.cli import main
+    from ae.cli.main import main
 
     monkeypatch.setenv("AELAB_REGISTRY", "tests.tiny:REGISTRY")
     folder = tmp_path / "ckpt"

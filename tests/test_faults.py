@@ -13,10 +13,10 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from ae import checkpoints
-from ae.registry import REGISTRY
-from ae.runs import train_and_save
-from ae.train import Diverged
+from ae.storage import checkpoints
+from ae.storage.catalogue import REGISTRY
+from ae.training.loop import Diverged
+from ae.training.runs import train_and_save
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "checkpoints"

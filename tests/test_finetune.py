@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ae import checkpoints, finetune, handwriting, reproduce, specs
-from ae.handwriting import DigitFileError
-from ae.inference import mean_squared_error
-from ae.registry import active_registry
+from ae.data import handwriting
+from ae.data.handwriting import DigitFileError
+from ae.models.batching import mean_squared_error
+from ae.storage import checkpoints, spec_files
+from ae.storage.catalogue import active_registry
+from ae.training import finetune, reproduce
 from ui import mydigits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,11 +149,11 @@ def test_the_saved_model_is_a_model_like_any_other(tuned, base, mnist, workspace
     # Saving again replaces an earlier fine-tune; a shipped name, or a bad one, is refused with nothing written.
     assert finetune.save(result, spec, base[1], mnist).name == saved.name
     for bad, why in [("conv-8", "shipped"), ("My Model", "not a valid name"), ("../x", "not a valid name")]:
-        with pytest.raises(specs.SpecError, match=why):
+        with pytest.raises(spec_files.SpecError, match=why):
             finetune.save(result, spec, base[1], mnist, name=bad)
-    assert sorted(p.name for p in specs.folder(workspace_home).iterdir()) == ["linear-32-mine.json"]
+    assert sorted(p.name for p in spec_files.folder(workspace_home).iterdir()) == ["linear-32-mine.json"]
     # reproduce skips it: no retrain from the spec gives it.
-    from ae.cli import main
+    from ae.cli.main import main
 
     assert reproduce.fine_tuned(saved.name, folder)
     assert main(["reproduce", "--model", saved.name]) == 0
@@ -160,8 +162,8 @@ def test_the_saved_model_is_a_model_like_any_other(tuned, base, mnist, workspace
 
 def test_a_lab_models_name_is_not_taken_over(tuned, base, mnist, workspace_home):
     spec = active_registry()[BASE]
-    specs.save(finetune.finetuned_spec(spec, "mine", "built by hand", 0), workspace_home)  # no checkpoint: built
-    with pytest.raises(specs.SpecError, match="already called 'mine'"):
+    spec_files.save(finetune.finetuned_spec(spec, "mine", "built by hand", 0), workspace_home)  # no checkpoint: built
+    with pytest.raises(spec_files.SpecError, match="already called 'mine'"):
         finetune.save(tuned[0], spec, base[1], mnist, name="mine")
 
 
@@ -211,8 +213,8 @@ def test_a_student_collects_digits_but_may_not_fine_tune(draw_page, hand, monkey
 def _fine_tune_as_this_session():
     import streamlit as st
 
-    from ae import handwriting
-    from ae.data import load_mnist
+    from ae.data import handwriting
+    from ae.data.mnist import load_mnist
     from ui import mydigits
 
     st.session_state[mydigits.KEY] = handwriting.synthetic(load_mnist(), 20)
@@ -245,8 +247,8 @@ def test_fine_tuning_from_the_draw_page_saves_a_model_the_page_shows(draw_page):
 def _load_files_in_this_session():
     import streamlit as st
 
-    from ae import handwriting
-    from ae.data import load_mnist
+    from ae.data import handwriting
+    from ae.data.mnist import load_mnist
     from ui import mydigits
 
     hand = handwriting.synthetic(load_mnist(), 25)

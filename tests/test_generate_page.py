@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ae.registry import REGISTRY as SHIPPED
+from ae.storage.catalogue import REGISTRY as SHIPPED
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "generate.py")
 # The page served with two VAEs and one plain autoencoder: every model's samples are read by the classifier on the

@@ -6,17 +6,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ae import checkpoints
-from ae.classifier import SPEC, read_digit
-from ae.inference import (
-    cat_batches,
-    map_batches,
-    mean_squared_error,
-    reconstruct_all,
-    reconstruct_digit,
-    sum_batches,
-    totals,
-)
+from ae.measure.classifier import read_digits
+from ae.measure.one_digit import reconstruct_all, reconstruct_digit
+from ae.models.batching import cat_batches, map_batches, mean_squared_error, sum_batches, totals
+from ae.storage import checkpoints
+from ae.storage.catalogue import CLASSIFIER
 
 
 @pytest.fixture(scope="module")
@@ -26,19 +20,24 @@ def models():
 
 @pytest.fixture(scope="module")
 def reader():
-    return checkpoints.load(SPEC.name, registry={SPEC.name: SPEC})[0]
+    return checkpoints.load(CLASSIFIER.name, registry={CLASSIFIER.name: CLASSIFIER})[0]
+
+
+def _read(reader, digit) -> tuple[int, float]:
+    digits, confidences = read_digits(reader, [digit])
+    return int(digits[0]), float(confidences[0])
 
 
 def test_batched_readings_equal_one_by_one(mnist, models, reader):
     digit = mnist.test_x[7].astype(np.float32) / 255.0
     read_in, recs = reconstruct_all(models, digit, reader)
-    assert read_in == pytest.approx(read_digit(reader, digit), rel=1e-5)
+    assert read_in == pytest.approx(_read(reader, digit), rel=1e-5)
     assert read_in[0] == mnist.test_y[7]
     for name, model in models.items():
         alone = reconstruct_digit(model, digit)
         np.testing.assert_allclose(recs[name].image, alone.image, atol=1e-6)
         assert recs[name].mse == pytest.approx(alone.mse, rel=1e-5)
-        assert recs[name].reads == pytest.approx(read_digit(reader, alone.image), rel=1e-5)
+        assert recs[name].reads == pytest.approx(_read(reader, alone.image), rel=1e-5)
 
 
 def test_without_a_reader_there_are_no_readings(mnist, models):
@@ -49,7 +48,7 @@ def test_without_a_reader_there_are_no_readings(mnist, models):
 
 def test_strokes_run_on_one_thread_and_leave_the_setting_alone(mnist, models, reader):
     """A stroke's passes run on INFERENCE_THREADS, whatever the page's thread had; its own count is restored."""
-    import ae.inference
+    import ae.models.batching
 
     seen = []
 
@@ -64,7 +63,7 @@ def test_strokes_run_on_one_thread_and_leave_the_setting_alone(mnist, models, re
         digit = mnist.test_x[7].astype(np.float32) / 255.0
         reconstruct_all({**models, "spy": Spy()}, digit, reader)
         reconstruct_digit(Spy(), digit)
-        assert seen == [ae.inference.INFERENCE_THREADS] * 2 and ae.inference.INFERENCE_THREADS == 1
+        assert seen == [ae.measure.one_digit.INFERENCE_THREADS] * 2 and ae.measure.one_digit.INFERENCE_THREADS == 1
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)

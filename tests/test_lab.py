@@ -6,10 +6,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ae import checkpoints, cli, lab, specs, workspace
-from ae.compare import comparison_table
-from ae.registry import active_registry, built
-from ae.runs import train_and_save
+from ae.cli.main import main
+from ae.measure.compare import comparison_table
+from ae.runtime import workspace
+from ae.storage import checkpoints, lab, spec_files
+from ae.storage.catalogue import active_registry, built
+from ae.training.runs import train_and_save
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = {"train_subset": 2000}  # seconds, not minutes: these tests check the plumbing, not the quality
@@ -46,7 +48,7 @@ def test_each_family_builds_trains_shows_everywhere_and_deletes(build, small_mni
     assert spec.name in list(table["model"])
     assert table.set_index("model").loc[spec.name, "checkpoint"] == "fresh"
 
-    assert cli.main(["rd", "--stored"]) == 0
+    assert main(["rd", "--stored"]) == 0
     assert any(line.split()[:1] == [spec.name] for line in capsys.readouterr().out.splitlines())
 
     at = AppTest.from_file(str(ROOT / "pages/draw.py"), default_timeout=120)
@@ -81,23 +83,23 @@ def test_each_family_builds_trains_shows_everywhere_and_deletes(build, small_mni
     ids=lambda v: v.name if isinstance(v, lab.Build) else "",
 )
 def test_bad_requests_are_refused_and_write_nothing(build, why, workspace_home):
-    with pytest.raises(specs.SpecError, match=why):
+    with pytest.raises(spec_files.SpecError, match=why):
         lab.create(build)
     assert _files(workspace_home) == []
 
 
 def test_a_100m_parameter_model_is_refused_without_allocating_it(workspace_home):
     build = lab.Build("hundred-m", "mlp", code=784, hidden=(4096,) * 8)  # ~250 M parameters
-    with pytest.raises(specs.SpecError, match="parameters is more than"):
+    with pytest.raises(spec_files.SpecError, match="parameters is more than"):
         lab.create(build)
 
 
 def test_a_name_taken_by_a_built_model_is_refused(workspace_home):
     lab.create(lab.Build("mine", "linear", code=8))
-    before = (specs.folder(workspace_home) / "mine.json").read_text()
-    with pytest.raises(specs.SpecError, match="built earlier"):
+    before = (spec_files.folder(workspace_home) / "mine.json").read_text()
+    with pytest.raises(spec_files.SpecError, match="built earlier"):
         lab.create(lab.Build("mine", "mlp"))
-    assert (specs.folder(workspace_home) / "mine.json").read_text() == before
+    assert (spec_files.folder(workspace_home) / "mine.json").read_text() == before
 
 
 @pytest.mark.parametrize(
@@ -111,7 +113,7 @@ def test_a_name_taken_by_a_built_model_is_refused(workspace_home):
 )
 def test_a_hand_edited_bad_spec_is_named_and_the_rest_is_served(content, workspace_home):
     good = lab.create(lab.Build("good-one", "linear", code=8))
-    (specs.folder(workspace_home) / "broken.json").write_text(content)
+    (spec_files.folder(workspace_home) / "broken.json").write_text(content)
     registry = active_registry()
     assert good.name in registry and "broken" not in registry and "conv-8" in registry
     assert "broken.json" in built()[1]
@@ -119,25 +121,25 @@ def test_a_hand_edited_bad_spec_is_named_and_the_rest_is_served(content, workspa
 
 @pytest.mark.parametrize("beta2", [1.0, 0, "0.99"])
 def test_a_hand_edited_beta2_out_of_range_is_refused(beta2, workspace_home):
-    data = specs.to_dict(lab.spec_for(lab.Build("mine", "linear", code=8)))
+    data = spec_files.to_dict(lab.spec_for(lab.Build("mine", "linear", code=8)))
     data["recipe"]["beta2"] = beta2
-    specs.folder(workspace_home).mkdir(parents=True)
-    (specs.folder(workspace_home) / "mine.json").write_text(json.dumps(data))
+    spec_files.folder(workspace_home).mkdir(parents=True)
+    (spec_files.folder(workspace_home) / "mine.json").write_text(json.dumps(data))
     assert "mine" not in active_registry() and "beta2" in built()[1]["mine.json"]
 
 
 def test_a_spec_named_like_a_shipped_model_is_left_out(workspace_home):
     spec = lab.spec_for(lab.Build("mine", "linear", code=8))
-    data = specs.to_dict(spec) | {"name": "conv-8"}
-    (specs.folder(workspace_home)).mkdir(parents=True)
-    (specs.folder(workspace_home) / "conv-8.json").write_text(json.dumps(data))
+    data = spec_files.to_dict(spec) | {"name": "conv-8"}
+    (spec_files.folder(workspace_home)).mkdir(parents=True)
+    (spec_files.folder(workspace_home) / "conv-8.json").write_text(json.dumps(data))
     assert active_registry()["conv-8"].family == "conv"
     assert "shipped model" in built()[1]["conv-8.json"]
 
 
 def test_the_app_names_a_bad_spec_and_serves_the_others(workspace_home):
-    (specs.folder(workspace_home)).mkdir(parents=True)
-    (specs.folder(workspace_home) / "broken.json").write_text("{not json")
+    (spec_files.folder(workspace_home)).mkdir(parents=True)
+    (spec_files.folder(workspace_home) / "broken.json").write_text("{not json")
     at = AppTest.from_file(str(ROOT / "pages/build.py"), default_timeout=60).run()
     assert not at.exception, at.exception
     assert any("specs/broken.json" in w.value for w in at.sidebar.warning)
@@ -145,22 +147,22 @@ def test_the_app_names_a_bad_spec_and_serves_the_others(workspace_home):
 
 
 def test_deleting_a_shipped_model_is_refused():
-    with pytest.raises(specs.SpecError, match="shipped model"):
+    with pytest.raises(spec_files.SpecError, match="shipped model"):
         lab.delete("conv-8")
 
 
 def test_cli_new_list_delete(workspace_home, capsys):
-    assert cli.main(["new", "cli-mlp", "--family", "mlp", "--hidden", "32", "--code", "8", "--note", "hi"]) == 0
-    assert json.loads((specs.folder(workspace_home) / "cli-mlp.json").read_text())["note"] == "hi"
-    assert cli.main(["list"]) == 0
+    assert main(["new", "cli-mlp", "--family", "mlp", "--hidden", "32", "--code", "8", "--note", "hi"]) == 0
+    assert json.loads((spec_files.folder(workspace_home) / "cli-mlp.json").read_text())["note"] == "hi"
+    assert main(["list"]) == 0
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
     assert rows["cli-mlp"][1:4] == ["mlp", "built", "missing"] and rows["conv-8"][2] == "shipped"
-    assert cli.main(["new", "cli-bad", "--family", "mlp", "--activation", "swish"]) == 2
+    assert main(["new", "cli-bad", "--family", "mlp", "--activation", "swish"]) == 2
     assert "unknown activation" in capsys.readouterr().err
-    assert cli.main(["delete", "cli-mlp"]) == 0
-    assert cli.main(["delete", "cli-mlp"]) == 2
+    assert main(["delete", "cli-mlp"]) == 0
+    assert main(["delete", "cli-mlp"]) == 2
     assert "no built model" in capsys.readouterr().err
-    assert not (specs.folder(workspace_home) / "cli-mlp.json").exists()
+    assert not (spec_files.folder(workspace_home) / "cli-mlp.json").exists()
 
 
 def test_build_page_builds_and_trains_a_model(workspace_home, monkeypatch):
@@ -181,7 +183,7 @@ def test_build_page_builds_and_trains_a_model(workspace_home, monkeypatch):
 
 
 def test_a_running_trainer_trains_a_model_built_after_it_started(small_mnist, workspace_home):
-    from ae.background import Trainer
+    from ae.training.queue import Trainer
 
     trainer = Trainer(lambda: small_mnist, active_registry, workspace.checkpoint_dir())
     lab.create(lab.Build("late-comer", "linear", code=8, epochs=1, extra={"train_subset": 500}))

@@ -2,7 +2,7 @@
 
 In the app (the Draw page's default), with the mouse and with touch input on an emulated phone; a model retrained
 in the app reaches the browser under its new weights hash; and the JavaScript port of the MNIST preprocessing
-agrees with ``ae.preprocess.canvas_to_mnist`` on 30 recorded stroke sets (tests/data/strokes.json).
+agrees with ``ae.data.preprocess.canvas_to_mnist`` on 30 recorded stroke sets (tests/data/strokes.json).
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def launch(p):
     return p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
 
 
-# --- preprocessing parity: the JavaScript port against ae.preprocess, on recorded strokes -------------------------
+# --- preprocessing parity: the JavaScript port against ae.data.preprocess, on recorded strokes ----------------------
 
 
 def test_js_preprocessing_matches_python_on_recorded_strokes(tmp_path):
@@ -119,13 +119,14 @@ def test_js_preprocessing_matches_python_on_recorded_strokes(tmp_path):
     preprocesses the same pixels. Mean abs pixel difference <= 0.02 and the same classifier reading."""
     from playwright.sync_api import sync_playwright
 
-    from ae import checkpoints
-    from ae.classifier import SPEC, read_digits
-    from ae.preprocess import canvas_to_mnist
+    from ae.data.preprocess import canvas_to_mnist
+    from ae.measure.classifier import read_digits
+    from ae.storage import checkpoints
+    from ae.storage.catalogue import CLASSIFIER
 
     sets = json.loads(STROKES.read_text())
     assert len(sets) == 30
-    reader = checkpoints.load(SPEC.name, checkpoints.SHIPPED_DIR, {SPEC.name: SPEC})[0]
+    reader = checkpoints.load(CLASSIFIER.name, checkpoints.SHIPPED_DIR, {CLASSIFIER.name: CLASSIFIER})[0]
     worst, readings = 0.0, []
     with sync_playwright() as p, static_server(ROOT / "components" / "live_draw") as url:
         browser = launch(p)
@@ -139,7 +140,7 @@ def test_js_preprocessing_matches_python_on_recorded_strokes(tmp_path):
             js = np.asarray(got["digit"], dtype=np.float32).reshape(28, 28)
             diff = float(np.abs(js - ref).mean())
             worst = max(worst, diff)
-            (d_js, _), (d_py, _) = read_digits(reader, [js, ref])
+            (d_js, d_py), _ = read_digits(reader, [js, ref])
             readings.append((d_js, d_py))
         browser.close()
     print(f"\nworst mean abs pixel difference over {len(sets)} stroke sets: {worst:.2e}")
@@ -255,7 +256,7 @@ def touch_end(page) -> None:
 def test_a_retrained_model_reaches_the_browser_under_its_new_hash(live_server, browser):
     import torch
 
-    from ae import checkpoints
+    from ae.storage import checkpoints
     from tests.live_models import REGISTRY
 
     url, home, _ = live_server

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 def test_the_offline_folder_draws_live_from_a_static_server(tmp_path, monkeypatch, session_workspace):
     from playwright.sync_api import sync_playwright
 
-    from ae.cli import main
+    from ae.cli.main import main
     from tests.live_models import REGISTRY
 
     monkeypatch.setenv("AELAB_REGISTRY", "tests.live_models:REGISTRY")

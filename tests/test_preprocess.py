@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from ae.preprocess import canvas_to_mnist, image_to_mnist, ink_from_rgba, to_mnist
+from ae.data.preprocess import canvas_to_mnist, image_to_mnist, ink_from_rgba, to_mnist
 
 
 def _stroke_canvas(box=(60, 40, 120, 220), width=18, background_alpha=255) -> np.ndarray:
@@ -114,7 +114,7 @@ def test_huge_stroke_covering_most_of_the_canvas():
 
 
 def test_ink_extent_is_the_share_of_the_canvas_the_drawing_spans():
-    from ae.preprocess import SMALL_INK, ink_extent
+    from ae.data.preprocess import SMALL_INK, ink_extent
 
     assert ink_extent(None) == 0.0
     assert ink_extent(np.zeros((256, 256, 4), np.uint8)) == 0.0

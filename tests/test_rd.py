@@ -15,12 +15,14 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from ae import checkpoints, rd
-from ae.baselines import encode_decode, fit_pca, pca_reconstruct
-from ae.classifier import ACCURACY_TARGET, SPEC, accuracy
-from ae.data import load_mnist
-from ae.quantize import dequantize, evaluate_quantized, quantize
-from ae.registry import REGISTRY
+from ae.compression import rd
+from ae.compression.baselines import encode_decode, fit_pca, pca_reconstruct
+from ae.data.mnist import load_mnist
+from ae.measure.classifier import accuracy
+from ae.measure.quantize import dequantize, evaluate_quantized, quantize
+from ae.storage import checkpoints
+from ae.storage.catalogue import CLASSIFIER, REGISTRY
+from ae.training.classifier_training import ACCURACY_TARGET
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,7 +85,7 @@ def test_codec_bytes_are_real(mnist, codec, quality):
 
 
 def test_shipped_classifier_reads_the_test_digits(mnist):
-    model, meta = checkpoints.load(SPEC.name, registry={SPEC.name: SPEC})
+    model, meta = checkpoints.load(CLASSIFIER.name, registry={CLASSIFIER.name: CLASSIFIER})
     acc = accuracy(model, mnist.test_images(), mnist.test_y)
     assert acc >= ACCURACY_TARGET
     assert acc == pytest.approx(meta["metrics"]["test_accuracy"], abs=1e-4)
@@ -122,7 +124,7 @@ def test_rd_cli_measures_every_model_and_baseline(tmp_path, checkpoint_copy):
 
 
 def _kinds(name: str) -> set[str]:
-    """A model's points: a codec trained for rate has its files only (ae.codec)."""
+    """A model's points: a codec trained for rate has its files only (ae.models.codec)."""
     if REGISTRY[name].family == "codec":
         return {"entropy coded"}
     return {"float32 code", "8-bit code", "4-bit code", "8-bit code, entropy coded"}
@@ -148,7 +150,7 @@ def test_shipped_points_are_current_and_read_not_measured(mnist):
 
 def test_stored_points_are_what_the_code_measures(mnist):
     stored = rd.load_stored(ROOT / "checkpoints")
-    clf, _ = checkpoints.load(SPEC.name, registry={SPEC.name: SPEC})
+    clf, _ = checkpoints.load(CLASSIFIER.name, registry={CLASSIFIER.name: CLASSIFIER})
     model, meta = checkpoints.load("linear-32")
     fresh = rd.model_rows(REGISTRY["linear-32"], model, meta, mnist, clf)
     _same_rows(fresh, stored["models"]["linear-32"]["rows"])

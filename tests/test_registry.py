@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ae.registry import REGISTRY, ModelSpec, Recipe, denoise_pairs
+from ae.models.specs import ModelSpec, Recipe
+from ae.storage.catalogue import REGISTRY, denoise_pairs
 
 ROOT = Path(__file__).resolve().parent.parent
 PICKERS = {"pages/draw.py": "model", "pages/interpolate.py": "interp_model", "pages/gallery.py": "gallery_model",

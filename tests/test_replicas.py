@@ -110,8 +110,8 @@ def _streamlit(port: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    from ae.data import load_mnist
-    from ae.runs import train_and_save
+    from ae.data.mnist import load_mnist
+    from ae.training.runs import train_and_save
     from tests.tiny import TINY_LINEAR
 
     base = tmp_path_factory.mktemp("replicas")
@@ -366,8 +366,8 @@ def test_two_replicas_asked_to_retrain_the_same_model_at_once_train_it_once(clus
 
 def test_a_replica_killed_mid_lesson_sends_its_browser_to_the_other_and_nothing_is_lost(cluster, new_page):
     if not cluster.checkpoint("tiny-linear").exists():  # run alone: retrain it as the test above does
-        from ae.data import load_mnist
-        from ae.runs import train_and_save
+        from ae.data.mnist import load_mnist
+        from ae.training.runs import train_and_save
         from tests.tiny import TINY_LINEAR
 
         train_and_save(TINY_LINEAR, load_mnist(), directory=cluster.home / "checkpoints", epochs=1)

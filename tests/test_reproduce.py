@@ -2,9 +2,11 @@
 
 import json
 
-from ae import checkpoints, classifier, cli, reproduce
-from ae.registry import REGISTRY
-from ae.runs import train_and_save
+from ae.cli.main import main
+from ae.storage import catalogue, checkpoints
+from ae.storage.catalogue import REGISTRY
+from ae.training import reproduce
+from ae.training.runs import train_and_save
 from tests.test_classifier import TINY as TINY_CLASSIFIER
 from tests.tiny import TINY_CONV
 
@@ -30,12 +32,12 @@ def test_shipped_results_are_for_the_shipped_weights():
     for name, r in results.items():
         meta = checkpoints.read_sidecar(name)
         assert r["weights_sha256"] == meta["weights_sha256"], name
-        metric = "test_accuracy" if name == classifier.SPEC.name else "test_mse"
+        metric = "test_accuracy" if name == catalogue.CLASSIFIER.name else "test_mse"
         assert r["reproduced"] and r[f"shipped_{metric}"] == meta["metrics"][metric]
 
 
 def test_check_retrains_the_classifier_and_compares_it_bit_for_bit(tmp_path, small_mnist):
-    classifier.train_and_save(small_mnist, tmp_path, TINY_CLASSIFIER)
+    train_and_save(TINY_CLASSIFIER, small_mnist, directory=tmp_path)
     result = reproduce.check(TINY_CLASSIFIER, small_mnist, tmp_path)
     assert result["bit_identical"] and result["reproduced"] and result["difference"] == 0
     assert (
@@ -45,8 +47,8 @@ def test_check_retrains_the_classifier_and_compares_it_bit_for_bit(tmp_path, sma
 
 
 def test_a_classifier_accuracy_off_by_more_than_the_tolerance_is_not_reproduced():
-    within = reproduce.compare_metrics(classifier.SPEC, {"test_accuracy": 0.9917}, {"test_accuracy": 0.9900})
-    beyond = reproduce.compare_metrics(classifier.SPEC, {"test_accuracy": 0.9917}, {"test_accuracy": 0.9890})
+    within = reproduce.compare_metrics(catalogue.CLASSIFIER, {"test_accuracy": 0.9917}, {"test_accuracy": 0.9900})
+    beyond = reproduce.compare_metrics(catalogue.CLASSIFIER, {"test_accuracy": 0.9917}, {"test_accuracy": 0.9890})
     assert within["reproduced"] and not beyond["reproduced"]
 
 
@@ -64,9 +66,9 @@ def _fake_check(checked: list):
 def test_cli_reproduce_checks_the_classifier_by_name_and_with_all(tmp_path, monkeypatch, capsys):
     checked = []
     monkeypatch.setattr(reproduce, "check", _fake_check(checked))
-    assert cli.main(["reproduce", "--model", "classifier", "--checkpoints", str(tmp_path)]) == 0
-    assert checked == [classifier.SPEC] and "classifier: reproduced" in capsys.readouterr().out
+    assert main(["reproduce", "--model", "classifier", "--checkpoints", str(tmp_path)]) == 0
+    assert checked == [catalogue.CLASSIFIER] and "classifier: reproduced" in capsys.readouterr().out
     checked.clear()
-    assert cli.main(["reproduce", "--all", "--checkpoints", str(tmp_path)]) == 0
+    assert main(["reproduce", "--all", "--checkpoints", str(tmp_path)]) == 0
     assert sorted(s.name for s in checked) == sorted([*REGISTRY, "classifier"])
     assert set(reproduce.load_results(tmp_path)) == {*REGISTRY, "classifier"}

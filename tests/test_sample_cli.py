@@ -5,7 +5,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from ae.cli import main
+from ae.cli.main import main
 
 
 def _png(path) -> np.ndarray:

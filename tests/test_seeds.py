@@ -2,8 +2,8 @@
 
 import pytest
 
-from ae.registry import REGISTRY, SEED_BARS
-from ae.runs import train_and_save
+from ae.storage.catalogue import REGISTRY, SEED_BARS
+from ae.training.runs import train_and_save
 
 
 @pytest.mark.slow

@@ -2,9 +2,9 @@
 
 import pytest
 
-from ae import checkpoints
-from ae.compare import comparison_table
-from ae.registry import REGISTRY, SEED_BARS
+from ae.measure.compare import comparison_table
+from ae.storage import checkpoints
+from ae.storage.catalogue import REGISTRY, SEED_BARS
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +36,9 @@ def test_sidecar_metrics_match_a_fresh_measurement(table, mnist):
 
 
 def test_the_app_table_reads_the_recorded_quality_without_evaluating(table, mnist, monkeypatch):
-    import ae.compare
+    import ae.measure.compare
 
-    monkeypatch.setattr(ae.compare, "evaluate", lambda *a, **k: pytest.fail("evaluated"))
+    monkeypatch.setattr(ae.measure.compare, "evaluate", lambda *a, **k: pytest.fail("evaluated"))
     recorded = comparison_table(mnist, measure=False).set_index("model")
     for column in ("test MSE", "PSNR (dB)", "SSIM"):
         assert recorded[column].to_numpy() == pytest.approx(table[column].to_numpy(), rel=1e-4)
@@ -50,7 +50,7 @@ def test_retraining_reproduces_the_shipped_weights(mnist, tmp_path):
     """The same command gives the same weights on the same machine: retrain linear-32 and compare bit for bit."""
     import torch
 
-    from ae.runs import train_and_save
+    from ae.training.runs import train_and_save
 
     train_and_save(REGISTRY["linear-32"], mnist, directory=tmp_path)
     ours, _ = checkpoints.load("linear-32", tmp_path)

@@ -8,12 +8,13 @@ import torch
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
-from ae import checkpoints, snapshots, workspace
-from ae.background import Job, Trainer
-from ae.data import Mnist
-from ae.models import ConvAE, LinearAE
-from ae.runs import train_and_save
-from ae.train import train
+from ae.data.mnist import Mnist
+from ae.models.autoencoders import ConvAE, LinearAE
+from ae.runtime import workspace
+from ae.storage import checkpoints, snapshots
+from ae.training.loop import train
+from ae.training.queue import Job, Trainer
+from ae.training.runs import train_and_save
 from tests.tiny import REGISTRY as TINY
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,8 +5,8 @@ from dataclasses import replace
 import pytest
 import torch
 
-from ae.inference import mean_squared_error
-from ae.train import Cancelled, Diverged, train
+from ae.models.batching import mean_squared_error
+from ae.training.loop import Cancelled, Diverged, train
 from tests.tiny import TINY_CONV, TINY_LINEAR
 
 
@@ -108,7 +108,7 @@ def test_same_weights_alone_or_beside_another_run(small_mnist):
 def test_code_channels_start_centred(small_mnist):
     """Every code channel starts firing on about half of the probe's positions (positions tied at the median,
     such as blank background, count as not firing), none dead."""
-    from ae.models import ConvAE
+    from ae.models.autoencoders import ConvAE
 
     torch.manual_seed(0)
     m = ConvAE(8)
@@ -133,8 +133,8 @@ def test_a_growing_batch_trains_each_epoch_at_its_size(small_mnist):
 def test_the_one_cycle_over_digits_is_torchs_one_cycle_scaled_by_the_batchs_growth():
     import math
 
-    from ae.registry import Recipe
-    from ae.train import make_scheduler
+    from ae.models.specs import Recipe
+    from ae.training.loop import make_scheduler
 
     def rates(recipe: Recipe, steps: list[int]) -> list[float]:
         opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=recipe.lr)
@@ -158,8 +158,8 @@ def test_the_one_cycle_over_digits_is_torchs_one_cycle_scaled_by_the_batchs_grow
 
 
 def test_a_recipe_with_a_batch_schedule_reads_back_fresh(small_mnist, tmp_path):
-    from ae import checkpoints
-    from ae.runs import train_and_save
+    from ae.storage import checkpoints
+    from ae.training.runs import train_and_save
 
     spec = replace(TINY_LINEAR, recipe=replace(TINY_LINEAR.recipe, epochs=1, batch_sizes=(100,)))
     train_and_save(spec, small_mnist, directory=tmp_path)
@@ -168,7 +168,7 @@ def test_a_recipe_with_a_batch_schedule_reads_back_fresh(small_mnist, tmp_path):
 
 
 def test_training_never_picks_a_gpu_unasked(monkeypatch):
-    from ae.train import DEVICE_ENV, pick_device
+    from ae.training.loop import DEVICE_ENV, pick_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.delenv(DEVICE_ENV, raising=False)
@@ -182,14 +182,14 @@ def test_training_never_picks_a_gpu_unasked(monkeypatch):
 
 
 def test_the_sidecar_records_the_device_it_trained_on(small_mnist, tmp_path):
-    from ae.runs import train_and_save
+    from ae.training.runs import train_and_save
 
     meta = train_and_save(TINY_LINEAR, small_mnist, directory=tmp_path, epochs=1, device="cpu")
     assert meta["device"] == "cpu"
 
 
 def test_the_recipes_beta2_is_adams_and_changes_the_weights(small_mnist):
-    from ae.train import setup
+    from ae.training.loop import setup
 
     short = replace(TINY_CONV.recipe, beta2=0.99)
     run = setup(replace(TINY_CONV, recipe=short), short, small_mnist, torch.device("cpu"))

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from ae.preprocess import MAX_UPLOAD_BYTES, InputError, read_upload
+from ae.data.preprocess import MAX_UPLOAD_BYTES, InputError, read_upload
 
 
 def _encode(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
@@ -178,7 +178,7 @@ def test_an_eps_or_pdf_renamed_png_is_refused_on_the_draw_page(monkeypatch, make
 
 
 def test_the_canvas_picture_is_read_as_a_png_only(no_external_decoders):
-    from ae.preprocess import CANVAS_SIZE, canvas_rgba
+    from ae.data.preprocess import CANVAS_SIZE, canvas_rgba
 
     rgba = canvas_rgba(_encode(_seven(size=(CANVAS_SIZE, CANVAS_SIZE), mode="RGBA", ink=(255,) * 4, paper=(0,) * 4)))
     assert rgba.shape == (CANVAS_SIZE, CANVAS_SIZE, 4)
@@ -205,9 +205,9 @@ def _upload(name: str, data: bytes, mime: str = "image/png") -> AppTest:
 
 
 def test_an_upload_is_decoded_once_across_reruns(monkeypatch):
-    from ae import preprocess
+    from ae.data import preprocess
 
-    preprocess.forget_uploads()
+    monkeypatch.setattr(preprocess, "_decoded", preprocess.OrderedDict())  # start from no remembered upload
     data = _encode(_seven())
     opened = []
     real_open = Image.open
@@ -230,9 +230,9 @@ def test_an_upload_is_decoded_once_across_reruns(monkeypatch):
 
 
 def test_a_refused_upload_is_not_examined_again_either(no_external_decoders, monkeypatch):
-    from ae import preprocess
+    from ae.data import preprocess
 
-    preprocess.forget_uploads()
+    monkeypatch.setattr(preprocess, "_decoded", preprocess.OrderedDict())  # start from no remembered upload
     calls = []
     real = preprocess._open_image
     monkeypatch.setattr(preprocess, "_open_image", lambda *a, **k: calls.append(1) or real(*a, **k))

@@ -1,11 +1,11 @@
-"""The VAE family (ae/vae.py) and the generation helpers (ae/generate.py), on tiny cases and on the shipped VAEs."""
+"""The VAE family (ae/models/vae.py) and generation helpers (ae/measure/generate.py), on tiny cases and shipped VAEs."""
 
 import numpy as np
 import pytest
 import torch
 
-from ae import generate as gen
-from ae.vae import VAE, elbo, kl_to_prior, prior_quantiles, reparameterise
+from ae.measure import generate as gen
+from ae.models.vae import VAE, elbo, kl_to_prior, prior_quantiles, reparameterise
 
 
 def test_kl_equals_its_closed_form_on_a_tiny_case():
@@ -83,7 +83,7 @@ def test_the_latent_grid_has_the_requested_shape_and_covers_the_prior_by_quantil
     torch.manual_seed(0)
     model = VAE(2, [16]).eval()
     q, images = gen.latent_grid(model, 7)
-    assert images.shape == (7, 7, 28, 28) and gen.tile(images).shape == (7 * 28, 7 * 28)
+    assert images.shape == (7, 7, 28, 28) and gen.tile(images.reshape(49, 28, 28), 7).shape == (7 * 28, 7 * 28)
     assert np.allclose(q, -q[::-1], atol=1e-6) and q[3] == 0 and np.all(np.diff(q) > 0)
     assert np.allclose(gen.to_quantile(prior_quantiles(4).numpy()), [0.125, 0.375, 0.625, 0.875], atol=1e-6)
     # row 0 is the top of the plane (z₂ largest), column 0 its left (z₁ smallest)
@@ -93,9 +93,9 @@ def test_the_latent_grid_has_the_requested_shape_and_covers_the_prior_by_quantil
 
 
 def test_training_a_vae_is_reproducible(small_mnist):
-    from ae.data import Mnist
-    from ae.registry import ModelSpec, Recipe
-    from ae.train import train
+    from ae.data.mnist import Mnist
+    from ae.models.specs import ModelSpec, Recipe
+    from ae.training.loop import train
 
     d = small_mnist
     tiny = Mnist(d.train_x[:640], d.train_y[:640], d.test_x[:200], d.test_y[:200], d.source, d.fingerprint)
@@ -108,7 +108,7 @@ def test_training_a_vae_is_reproducible(small_mnist):
 
 
 def test_class_mean_arithmetic_and_plain_model_samples(small_mnist):
-    from ae.models import LinearAE
+    from ae.models.autoencoders import LinearAE
 
     torch.manual_seed(0)
     plain = LinearAE(6).eval()
@@ -134,10 +134,10 @@ PLAIN = ("linear-32", "linear-64")
 
 @pytest.fixture(scope="module")
 def shipped_confidence(mnist):
-    from ae import checkpoints
-    from ae.classifier import SPEC
+    from ae.storage import checkpoints
+    from ae.storage.catalogue import CLASSIFIER
 
-    clf, _ = checkpoints.load(SPEC.name, checkpoints.SHIPPED_DIR, {SPEC.name: SPEC})
+    clf, _ = checkpoints.load(CLASSIFIER.name, checkpoints.SHIPPED_DIR, {CLASSIFIER.name: CLASSIFIER})
     scores = {}
     for name in ("vae-2", "vae-16", *PLAIN):
         model, _ = checkpoints.load(name)
@@ -148,7 +148,7 @@ def shipped_confidence(mnist):
 
 @pytest.mark.parametrize("vae", ["vae-2", "vae-16"])
 def test_the_classifier_reads_vae_samples_more_confidently_than_plain_autoencoder_samples(vae, shipped_confidence):
-    from ae import checkpoints
+    from ae.storage import checkpoints
 
     assert checkpoints.status(vae).state == "fresh"
     # Shipped figures (256 samples, seed 0; bench/generate.py): vae-2 0.877, vae-16 0.818; linear-32 0.766,
@@ -157,8 +157,8 @@ def test_the_classifier_reads_vae_samples_more_confidently_than_plain_autoencode
 
 
 def test_the_comparison_table_has_elbo_and_kl_for_vaes_only(small_mnist):
-    from ae.compare import comparison_table
-    from ae.registry import REGISTRY
+    from ae.measure.compare import comparison_table
+    from ae.storage.catalogue import REGISTRY
 
     # 1,000 test digits keep the ELBO quick; the rest of the row is read from the sidecar (same data fingerprint)
     table = comparison_table(

@@ -3,10 +3,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from ae import warmstart
-from ae.inference import mean_squared_error as mse_on
-from ae.models import LinearAE
-from ae.train import train
+from ae.models.autoencoders import LinearAE
+from ae.models.batching import mean_squared_error as mse_on
+from ae.training import warmstart
+from ae.training.loop import train
 from tests.tiny import TINY_CONV, TINY_LINEAR
 
 RRR_LINEAR = replace(TINY_LINEAR, recipe=replace(TINY_LINEAR.recipe, init="logit-rrr", epochs=1))

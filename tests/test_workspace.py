@@ -12,10 +12,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ae import checkpoints, rd, reproduce, workspace
-from ae.compare import comparison_table
-from ae.registry import REGISTRY
-from ae.runs import train_and_save
+from ae.compression import rd
+from ae.measure.compare import comparison_table
+from ae.runtime import workspace
+from ae.storage import checkpoints
+from ae.storage.catalogue import REGISTRY
+from ae.training import reproduce
+from ae.training.runs import train_and_save
 from tests.tiny import REGISTRY as TINY
 from tests.tiny import TINY_LINEAR
 
@@ -76,7 +79,7 @@ def test_a_retrain_with_the_default_directory_writes_only_into_the_workspace(wor
     assert {p.name for p in ws.iterdir() if not p.name.startswith(".")} == {
         "tiny-linear.safetensors",
         "tiny-linear.json",
-        "tiny-linear.snapshots.safetensors",  # what the Training page replays (ae.snapshots)
+        "tiny-linear.snapshots.safetensors",  # what the Training page replays (ae.storage.snapshots)
     }
     assert checkpoints.Folders(SHIPPED, ws).resolve(TINY_LINEAR.name, TINY)[0] == ws
 
@@ -199,7 +202,7 @@ def test_the_rd_page_measures_a_retrained_model_on_a_core_and_keeps_its_points_i
 ):
     from streamlit.testing.v1 import AppTest
 
-    from ae.cores import CORES
+    from ae.runtime.cores import CORES
 
     monkeypatch.setenv("AELAB_CACHE_DIR", str(tmp_path))
     ws = workspace_home / "checkpoints"
@@ -255,8 +258,9 @@ class _Probed(Exception):
 
 @pytest.mark.parametrize("work", ["denoise scores", "gallery ranking", "latent map"])
 def test_heavy_page_work_holds_a_core_of_the_training_budget(workspace_home, monkeypatch, work):
-    from ae import explore, noise
-    from ae.cores import CORES
+    from ae.data import noise
+    from ae.measure import explore
+    from ae.runtime.cores import CORES
     from ui import state
 
     _perturbed_copy("linear-32", workspace_home / "checkpoints")  # a checkpoint no cache has seen

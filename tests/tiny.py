@@ -3,7 +3,7 @@
 The app serves it when AELAB_REGISTRY=tests.tiny:REGISTRY.
 """
 
-from ae.registry import ModelSpec, Recipe
+from ae.models.specs import ModelSpec, Recipe
 
 TINY_RECIPE = Recipe(epochs=2, batch_size=50, lr=3e-3, train_subset=600, seed=7)
 TINY_LINEAR = ModelSpec("tiny-linear", "linear", {"depth": 16}, TINY_RECIPE, "test model")

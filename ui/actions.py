@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from ae import checkpoints
-from ae.background import ACTIVE, Refused
+from ae.storage import checkpoints
+from ae.training.queue import ACTIVE, Refused
 from ui import auth, state, view
 
 NOT_ALLOWED = "Only the teacher can retrain, cancel or reset models here. Ask your teacher."
@@ -94,8 +94,8 @@ BUILD_NOT_ALLOWED = "Only the teacher can build or delete models here. Ask your 
 
 
 def build_model(build) -> Outcome:
-    """Save the model ``build`` (an ae.lab.Build) asks for and queue its training, as this session."""
-    from ae import lab
+    """Save the model ``build`` (an ae.storage.lab.Build) asks for and queue its training, as this session."""
+    from ae.storage import lab
 
     if not auth.may_change():
         return _record(Outcome(False, BUILD_NOT_ALLOWED))
@@ -109,7 +109,7 @@ def build_model(build) -> Outcome:
 
 def delete_model(name: str) -> Outcome:
     """Delete a model built in the lab (its spec and checkpoint)."""
-    from ae import lab
+    from ae.storage import lab
 
     if not auth.may_change():
         return _record(Outcome(False, BUILD_NOT_ALLOWED))

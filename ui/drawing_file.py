@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ae.aelfile import Sender, model_hash, png_bytes, unpack
-from ae.baselines import encode_decode
-from ae.entropy import coder_for
-from ae.metrics import psnr
-from ae.models import PIXELS
+from ae.compression.aelfile import Sender, model_hash, png_bytes, unpack
+from ae.compression.baselines import encode_decode
+from ae.compression.entropy import coder_for
+from ae.measure.metrics import psnr
+from ae.models.autoencoders import PIXELS
 from ui import state
 from ui.images import enlarge
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ae.measure.generate import framed_grid
+
 
 def enlarge(img: np.ndarray, scale: int = 6) -> np.ndarray:
     """Nearest-neighbour upscaling, so each of the 28x28 pixels stays a visible square."""
@@ -33,10 +35,6 @@ def strip(images: np.ndarray, scale: int = 4, gap: int = 2) -> np.ndarray:
 
 
 def pair_grid(originals: np.ndarray, reconstructions: np.ndarray, nrow: int = 8) -> np.ndarray:
-    """Tiles of original-above-reconstruction, laid out by torchvision's make_grid."""
-    import torch
-    from torchvision.utils import make_grid
-
+    """Tiles of original-above-reconstruction, framed in grey."""
     pairs = np.concatenate([originals, reconstructions], axis=1)  # (N, 56, 28)
-    grid = make_grid(torch.from_numpy(pairs.astype(np.float32))[:, None], nrow=nrow, padding=2, pad_value=0.3)
-    return enlarge(grid[0].numpy(), 3)
+    return enlarge(framed_grid(pairs, nrow), 3)

@@ -1,4 +1,4 @@
-"""The Training page's "Watch it learn": a run's per-epoch snapshots (ae.snapshots), live or replayed, as images.
+"""The Training page's "Watch it learn": a run's per-epoch snapshots (``snapshots``), live or replayed, as images.
 
 Eight fixed test digits rebuilt at the start and after each epoch fill a grid row by row; for a model whose first
 layer is a ``nn.Linear`` on the pixels, its first filters are drawn beside the training digits' leading principal
@@ -11,11 +11,12 @@ import numpy as np
 import streamlit as st
 from PIL import Image, ImageDraw, ImageFont
 
-from ae import snapshots
-from ae.baselines import PCA, fit_pca
-from ae.models import PIXELS
-from ae.registry import ModelSpec
-from ae.snapshots import Snapshots
+from ae.compression.baselines import PCA, fit_pca
+from ae.measure import generate
+from ae.models.autoencoders import PIXELS
+from ae.models.specs import ModelSpec
+from ae.storage import snapshots
+from ae.storage.snapshots import Snapshots
 from ui import state
 
 PCA_DIGITS = 10_000  # training digits the principal components are found on (the leading ones are settled by then)
@@ -229,10 +230,5 @@ def grid(snaps: Snapshots, epoch: int, planned: int, history: list) -> np.ndarra
 
 def tile(images: np.ndarray, columns: int = 4) -> np.ndarray:
     """(k, 28, 28) uint8 images in rows of ``columns``, enlarged, on the page's dark background."""
-    size, columns = 28 * FILTER_SCALE, min(columns, len(images))
-    rows = -(-len(images) // columns)
-    img = Image.new("RGB", (columns * (size + GAP) - GAP, rows * (size + GAP) - GAP), BACKGROUND)
-    for i, image in enumerate(images):
-        r, c = divmod(i, columns)
-        img.paste(Image.fromarray(image).resize((size, size), Image.NEAREST), (c * (size + GAP), r * (size + GAP)))
-    return np.asarray(img)
+    big = np.repeat(np.repeat(np.asarray(images), FILTER_SCALE, axis=1), FILTER_SCALE, axis=2)
+    return generate.tile(np.repeat(big[..., None], 3, axis=-1), columns, gap=GAP, fill=BACKGROUND)

@@ -1,7 +1,7 @@
 """The live Draw component: a drawing pad whose digit runs through every model and the classifier in the browser.
 
 The component (components/live_draw, a Streamlit components-v1 iframe) is served from the workspace's export folder
-(``ae.site`` assembles it, ``ae.export`` keeps every serving checkpoint there as ONNX, named by weights hash). The page
+(``site`` assembles it, ``onnx_files`` keeps every serving checkpoint there as ONNX, named by weights hash). The page
 hands it a small manifest (names, hashes, file names) on each rerun; the browser fetches a model file once and keeps
 it. While the pen moves nothing reaches the server: the component sends a value only when the student hands the
 digit to the lab ("Use in the lab"), or once to say that live mode cannot run in this browser.
@@ -13,7 +13,8 @@ import numpy as np
 import streamlit as st
 import streamlit.components.v1 as components
 
-from ae import checkpoints, export, site
+from ae.export import onnx_files, site
+from ae.storage import checkpoints
 from ui import state
 
 FALLBACK_KEY = "live_fallback"  # why live mode cannot run in this session's browser, once it said so
@@ -32,17 +33,17 @@ def _prepare(root: str, keys: tuple[str, ...], registry_ref: str) -> dict:
 
     info = site.install_frontend(Path(root))
     with state.one_core():  # the exporter is heavy: it waits its turn like any other page work
-        done, failed = export.export_all(state.folders(), state.registry(), Path(root) / "models")
+        done, failed = onnx_files.export_all(state.folders(), state.registry(), Path(root) / "models")
     return site.page_manifest(done, info, failed)
 
 
 def manifest() -> dict | None:
     """The manifest for this version of every model, or None (with a note on the page) when live mode cannot run."""
     classifier = state._classifier_folder()
-    keys = (*state.fingerprints(), classifier, checkpoints.fingerprint(export.CLASSIFIER, classifier))
+    keys = (*state.fingerprints(), classifier, checkpoints.fingerprint(onnx_files.CLASSIFIER, classifier))
     try:
         with st.spinner("Preparing the models for your browser (once per model version, a few seconds each) ..."):
-            return _prepare(str(export.export_home()), keys, state.registry_key())
+            return _prepare(str(onnx_files.export_home()), keys, state.registry_key())
     except site.RuntimeMissing as e:
         st.info(f"Live mode is off: {e}. Computing on the server.", icon=":material/cloud:")
         return None
@@ -69,7 +70,7 @@ def live_draw(key: str = "live-draw") -> np.ndarray | None:
     if man is None:
         st.session_state[FALLBACK_KEY] = "onnxruntime-web is not installed"
         st.rerun()
-    value = _component(str(export.export_home()))(manifest=man, key=key, default=None)
+    value = _component(str(onnx_files.export_home()))(manifest=man, key=key, default=None)
     if isinstance(value, dict) and value.get("fallback"):
         st.session_state[FALLBACK_KEY] = str(value["fallback"])[:200]
         st.rerun()

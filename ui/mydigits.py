@@ -11,10 +11,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ae import finetune, handwriting, specs
-from ae.checkpoints import TrainingBusy
-from ae.handwriting import MIN_FOR_FINETUNE, DigitFileError, DigitSet
-from ae.train import Diverged
+from ae.data import handwriting
+from ae.data.handwriting import MIN_FOR_FINETUNE, DigitFileError, DigitSet
+from ae.storage import spec_files
+from ae.storage.checkpoints import TrainingBusy
+from ae.training import finetune
+from ae.training.loop import Diverged
 from ui import auth, state
 from ui.actions import Outcome
 from ui.images import enlarge
@@ -159,7 +161,7 @@ def fine_tune(base: str, name: str) -> Outcome:
     try:
         finetune.check_target(registry[base], name, len(mine))  # a bad name is refused before the run, not after
         result, saved = _run(registry[base], model, meta, mine, name)
-    except (specs.SpecError, TrainingBusy, Diverged, ValueError) as e:
+    except (spec_files.SpecError, TrainingBusy, Diverged, ValueError) as e:
         return Outcome(False, f"Not saved: {e}")
     st.session_state[RESULT] = {
         "base": base, "name": saved.name, "digits": len(mine), "steps": result.steps, "seconds": result.seconds,

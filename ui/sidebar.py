@@ -6,8 +6,8 @@ import time
 
 import streamlit as st
 
-from ae.background import MAX_EPOCHS
-from ae.registry import MAX_SEED
+from ae.models.specs import MAX_SEED
+from ae.training.queue import MAX_EPOCHS
 from ui import actions, auth, navigation, state, view
 
 ALL = "all models"

@@ -1,6 +1,6 @@
 """Shared app state: the cached data, models, table and the one background trainer per server.
 
-The app reads each model from the folder that serves it (``ae.checkpoints.Folders``: the workspace's checkpoint when
+The app reads each model from the folder that serves it (``checkpoints.Folders``: the workspace's checkpoint when
 it has a usable one, else the shipped one) and trains only into the workspace. Every cache below is keyed on the
 serving folder and its files' fingerprint, so a retrain is picked up and a reset goes back to the shipped model.
 """
@@ -16,14 +16,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ae import checkpoints, workspace
-from ae.allocator import keep_freed_memory
-from ae.background import Trainer
-from ae.compare import comparison_table
-from ae.cores import CORES, torch_threads
-from ae.data import Mnist, load_mnist
-from ae.metrics import measure_code
-from ae.registry import REGISTRY_ENV, ModelSpec, active_registry, built
+from ae.data.mnist import Mnist, load_mnist
+from ae.measure.compare import comparison_table
+from ae.measure.metrics import measure_code
+from ae.models.specs import ModelSpec
+from ae.runtime import workspace
+from ae.runtime.allocator import keep_freed_memory
+from ae.runtime.cores import CORES, torch_threads
+from ae.storage import checkpoints
+from ae.storage.catalogue import REGISTRY_ENV, active_registry, built
+from ae.training.queue import Trainer
 
 # The shipped folder, when it is not the repository's (tests, a deployment that keeps the models elsewhere). It is
 # only read; the app trains into the workspace (AELAB_HOME).
@@ -148,7 +150,7 @@ def table() -> pd.DataFrame:
 
 @st.cache_resource(max_entries=16)
 def _compare_figure(source: tuple[str, str], keys: tuple[str, ...], data_fingerprint: str, registry_ref: str):
-    from ae.charts import compare_figure
+    from ui.charts import compare_figure
 
     return compare_figure(_table(source, keys, data_fingerprint, registry_ref))
 
@@ -177,8 +179,8 @@ def test_digit(index: int) -> tuple:
 def _denoise_scores(names: tuple[str, ...], kind: str, level: float, keys: tuple[str, ...]) -> list[dict]:
     import torch
 
-    from ae.metrics import evaluate, psnr, ssim
-    from ae.noise import corrupt
+    from ae.data.noise import corrupt
+    from ae.measure.metrics import evaluate, psnr, ssim
 
     clean = data().test_images()[:1000]
     loaded = [(name, model(name)[0]) for name in names]
@@ -204,7 +206,7 @@ def denoise_scores(names: tuple[str, ...], kind: str, level: float) -> list[dict
 
 @st.cache_data(max_entries=32, show_spinner="Ranking all 10,000 test digits ...")
 def _ranking(name: str, key: str):
-    from ae.explore import rank_errors
+    from ae.measure.explore import rank_errors
 
     m, d = model(name)[0], data()
     with one_core():
@@ -217,7 +219,7 @@ def error_ranking(name: str):
 
 
 def reconstructions(name: str, indices: tuple[int, ...]):
-    from ae.metrics import reconstruct
+    from ae.measure.metrics import reconstruct
 
     images = data().test_images()[list(indices)]
     return reconstruct(model(name)[0], images)[:, 0].numpy()
@@ -228,7 +230,7 @@ LATENT_DIGITS = 2000
 
 @st.cache_data(max_entries=32, show_spinner="Encoding 2,000 test digits ...")
 def _latent(name: str, key: str) -> dict:
-    from ae.explore import codes, fit_projection
+    from ae.measure.explore import codes, fit_projection
 
     m, images = model(name)[0], data().test_images()[:LATENT_DIGITS]
     with one_core():
@@ -249,7 +251,7 @@ def latent_map(name: str) -> dict:
 def project_digit(name: str, digit: np.ndarray) -> np.ndarray:
     import torch
 
-    from ae.explore import codes
+    from ae.measure.explore import codes
 
     z = codes(model(name)[0], torch.from_numpy(np.asarray(digit, dtype=np.float32)).reshape(1, 1, 28, 28))
     return latent_map(name)["projection"](z)[0]
@@ -258,19 +260,19 @@ def project_digit(name: str, digit: np.ndarray) -> np.ndarray:
 def reproducibility(name: str) -> dict | None:
     """The last `python -m ae reproduce` result for the checkpoint that serves ``name`` now, if any: the CLI keeps
     its checks in the workspace (the shipped folder holds those of the shipped models)."""
-    from ae.reproduce import current
+    from ae.training.reproduce import current
 
     return current(name, resolved(name)[0], (checkpoint_dir(), shipped_dir()))
 
 
 def _classifier_folder() -> str:
-    from ae.classifier import SPEC
+    from ae.storage.catalogue import CLASSIFIER
 
-    return str(folders().resolve(SPEC.name, {SPEC.name: SPEC})[0])
+    return str(folders().resolve(CLASSIFIER.name, {CLASSIFIER.name: CLASSIFIER})[0])
 
 
 def _rd_keys() -> tuple[str, ...]:
-    from ae.rd import stored_files
+    from ae.compression.rd import stored_files
 
     stored = [f"{f.stat().st_mtime_ns}" if f.exists() else "-" for f in stored_files(folders())]
     clf = _classifier_folder()
@@ -279,7 +281,7 @@ def _rd_keys() -> tuple[str, ...]:
 
 @st.cache_data(max_entries=4, show_spinner="Measuring the models and baselines not measured yet ...")
 def _rd(source: tuple[str, str], keys: tuple[str, ...], registry_ref: str):
-    from ae.rd import rd_table
+    from ae.compression.rd import rd_table
 
     try:
         # Stored points are read at once; only a measurement waits for a core.
@@ -295,7 +297,7 @@ def rd_table():
 
 
 def rd_findings() -> list[str]:
-    from ae.rd import findings
+    from ae.compression.rd import findings
 
     table = rd_table()
     return [] if table is None else findings(table)
@@ -310,10 +312,10 @@ def decoder_sizes() -> list[dict]:
 
 @st.cache_resource
 def _classifier(directory: str, key: str):
-    from ae.classifier import SPEC
+    from ae.storage.catalogue import CLASSIFIER
 
     try:
-        return checkpoints.load(SPEC.name, directory, {SPEC.name: SPEC})[0]
+        return checkpoints.load(CLASSIFIER.name, directory, {CLASSIFIER.name: CLASSIFIER})[0]
     except checkpoints.CheckpointError:
         return None
 

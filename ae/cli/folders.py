@@ -1,0 +1,24 @@
+"""What every command reads: the MNIST digits it was pointed at and the checkpoint folders that serve each model."""
+
+from __future__ import annotations
+
+import argparse
+
+from ae.data.mnist import Mnist, load_mnist
+from ae.storage import checkpoints
+
+
+def data(args: argparse.Namespace) -> Mnist:
+    return load_mnist(args.mnist_root)
+
+
+def source(args: argparse.Namespace) -> checkpoints.Folders:
+    """Where models are read from: a folder named with --checkpoints alone, else each model from the workspace when
+    it has a usable checkpoint there, from the shipped folder otherwise."""
+    return checkpoints.Folders(args.checkpoints) if args.explicit_checkpoints else checkpoints.folders()
+
+
+def status(args: argparse.Namespace, name: str) -> tuple[checkpoints.Status, str]:
+    """The status of the checkpoint that serves ``name``, and its origin ("shipped" / "retrained <date>")."""
+    folder, origin = source(args).resolve(name)
+    return checkpoints.status(name, folder), origin

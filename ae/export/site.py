@@ -1,0 +1,123 @@
+"""The live Draw's web folder: the component's page and scripts, onnxruntime-web's files and the exported models.
+
+One layout serves both uses: the app declares its custom component on ``onnx_files.export_home()`` (assembled here),
+and ``python -m ae export --site DIR`` writes the same files plus ``manifest.json`` and a few test digits as the
+offline edition, which any static web server serves with no Python.
+
+onnxruntime-web comes from the npm registry: ``scripts/setup.sh`` runs ``npm ci`` in ``components/`` (its
+``package-lock.json`` pins the version and the files' hashes), and nothing is fetched when the app runs.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from ae.data.mnist import load_mnist
+from ae.export import onnx_files
+from ae.runtime.fileio import atomic_write
+
+ROOT = Path(__file__).resolve().parents[2]
+FRONTEND = ROOT / "components" / "live_draw"
+FRONTEND_FILES = ("index.html", "live.js", "preprocess.js")
+ORT_PACKAGE = ROOT / "components" / "node_modules" / "onnxruntime-web"
+# The WebAssembly build alone (no WebGL/WebGPU): the ES module with its loader inlined, and the SIMD binary.
+ORT_FILES = ("ort.wasm.bundle.min.mjs", "ort-wasm-simd-threaded.wasm")
+TEST_DIGITS = 12
+
+
+class RuntimeMissing(RuntimeError):
+    """onnxruntime-web is not installed (scripts/setup.sh installs it with npm)."""
+
+
+def runtime() -> dict:
+    """Where the page finds onnxruntime-web: a folder named by its version, so the browser may cache it for good."""
+    try:
+        version = json.loads((ORT_PACKAGE / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError) as e:
+        raise RuntimeMissing(
+            f"onnxruntime-web is not installed in {ORT_PACKAGE.parent}; run scripts/setup.sh (needs npm)"
+        ) from e
+    if not all((ORT_PACKAGE / "dist" / f).is_file() for f in ORT_FILES):
+        raise RuntimeMissing(f"onnxruntime-web {version} lacks {', '.join(ORT_FILES)}; run scripts/setup.sh again")
+    return {"dir": f"ort-{version}", "wasm": ORT_FILES[1], "version": version}
+
+
+def _copy_if_changed(src: Path, dest: Path) -> None:
+    data = src.read_bytes()
+    if not dest.is_file() or dest.read_bytes() != data:
+        atomic_write(dest, data)
+
+
+def install_frontend(root: Path) -> dict:
+    """The component's files and onnxruntime-web's into ``root`` (only what changed); returns ``runtime()``."""
+    info = runtime()
+    root.mkdir(parents=True, exist_ok=True)
+    for name in FRONTEND_FILES:
+        _copy_if_changed(FRONTEND / name, root / name)
+    ort_dir = root / info["dir"]
+    ort_dir.mkdir(exist_ok=True)
+    for name in ORT_FILES:
+        if not (ort_dir / name).is_file():  # named by version: the same name is the same file
+            shutil.copyfile(ORT_PACKAGE / "dist" / name, ort_dir / name)
+    _copy_if_changed_text(ort_dir / "LICENSE.txt", ORT_LICENSE.format(version=info["version"]))
+    return info
+
+
+def _copy_if_changed_text(dest: Path, text: str) -> None:
+    if not dest.is_file() or dest.read_text() != text:
+        atomic_write(dest, text.encode())
+
+
+# The npm package carries no licence file, only its headers' "Licensed under the MIT License": this is that licence.
+ORT_LICENSE = """onnxruntime-web {version} (npm package onnxruntime-web), installed from the npm registry.
+
+MIT License
+
+Copyright (c) Microsoft Corporation
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of this software and associated
+documentation files (the "Software"), to deal in the Software without restriction, including without limitation the
+rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and to permit
+persons to whom the Software is furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all copies or substantial portions of the
+Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT NOT LIMITED TO THE
+WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR
+COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR
+OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+"""
+
+
+def page_manifest(exported: list[onnx_files.Exported], info: dict, unavailable: dict[str, str] | None = None) -> dict:
+    """What the page is given: the models and classifier (onnx_files.manifest), where the runtime is, and which
+    models cannot run in the browser (name: why)."""
+    short = {name: why.split(":")[0] for name, why in (unavailable or {}).items()}
+    return {**onnx_files.manifest(exported), "runtime": info, "base": "models/", "unavailable": short}
+
+
+def test_digits(count: int = TEST_DIGITS) -> list[dict]:
+    """The first test digit of each class (and then the next ones) as 784 bytes each, with its label."""
+    data = load_mnist()
+    picked: list[int] = []
+    for label in range(10):
+        picked.append(int(np.flatnonzero(data.test_y == label)[0]))
+    picked += [i for i in range(len(data.test_y)) if i not in picked][: max(0, count - len(picked))]
+    return [{"index": i, "label": int(data.test_y[i]), "pixels": data.test_x[i].ravel().tolist()} for i in picked]
+
+
+def build_site(dest: Path, exported: list[onnx_files.Exported]) -> int:
+    """The offline edition in ``dest``: index.html and scripts, onnxruntime-web, models, manifest.json, digits.json.
+    Returns its size in bytes."""
+    dest = Path(dest)
+    info = install_frontend(dest)
+    onnx_files.copy_files(exported, onnx_files.models_dir(), dest / "models")
+    manifest = {**page_manifest(exported, info), "digits": "digits.json"}
+    atomic_write(dest / "manifest.json", (json.dumps(manifest, indent=1) + "\n").encode())
+    atomic_write(dest / "digits.json", json.dumps(test_digits()).encode())
+    return sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())

@@ -1,0 +1,1 @@
+"""Layer 5: measuring models: quality, quantization, the reference classifier, comparisons, analyses."""

@@ -1,0 +1,1 @@
+"""Layer 1: the machine and the file system: atomic files, cores, the allocator, the workspace."""
