@@ -31,6 +31,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
+from ae import machine as _machine
 from ae import snapshots as _snapshots
 from ae import workspace as _workspace
 from ae.fileio import atomic_write
@@ -105,6 +106,7 @@ def save(model: nn.Module, meta: dict, spec: ModelSpec, directory: Path | str) -
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "threads": torch.get_num_threads(),
     }
+    platform_fields = {**machine, **meta.pop("platform", {})}  # a training run says how many threads it used
     sidecar = {
         "format": FORMAT,
         "version": VERSION,
@@ -113,7 +115,9 @@ def save(model: nn.Module, meta: dict, spec: ModelSpec, directory: Path | str) -
         "seed": spec.recipe.seed,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": library_versions(),
-        "platform": {**machine, **meta.pop("platform", {})},  # a training run says how many threads it used
+        "platform": platform_fields,
+        # What a retrain must share with this run to be held to bit-identity (ae.machine).
+        "rounding": _machine.fingerprint(platform_fields["threads"]),
         **meta,
         "weights_sha256": hashlib.sha256(blob).hexdigest(),
     }
