@@ -75,8 +75,8 @@ def sidecar(result: TrainResult, data: Mnist, command: str) -> dict:
         "wall_time_s": round(result.wall_time, 3),
         "images_per_second": round(result.images_per_second, 1),
         "history": result.history,
-        # The code's value range over the training digits: what 8- and 4-bit quantization map to.
-        "code_range": list(code_range(result.model, data.train_images())),
+        # The code's value range over the digits it trained on: what 8- and 4-bit quantization map to.
+        "code_range": list(code_range(result.model, data.train_images()[: result.recipe.train_subset or None])),
         "metrics": {
             "test_mse": quality.mse,
             "psnr_db": quality.psnr,

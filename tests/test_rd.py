@@ -149,6 +149,7 @@ def test_shipped_points_are_current_and_read_not_measured(mnist):
     assert len(t) == 1 + points + 2 * t[t["family"] == "PCA"]["name"].nunique() + len(rd.CODECS)
 
 
+@pytest.mark.slow
 def test_stored_points_are_what_the_code_measures(mnist):
     stored = rd.load_stored(ROOT / "checkpoints")
     clf, _ = checkpoints.load(SPEC.name, registry={SPEC.name: SPEC})
