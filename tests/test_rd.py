@@ -166,11 +166,15 @@ def test_stored_points_are_what_the_code_measures(mnist):
 
 
 def _same_rows(a: list[dict], b: list[dict]) -> None:
+    """Equal up to another CPU's rounding: 1e-4 relative, and for the classifier's accuracy 5 of the 10,000 digits
+    (a code value rounded the other way changes a reading, and a file's size by a byte)."""
     assert len(a) == len(b)
     for x, y in zip(a, b, strict=True):
         assert x.keys() == y.keys()
         for k in x:
-            if isinstance(x[k], float) and not math.isinf(x[k]):
+            if k == "classifier accuracy":
+                assert x[k] == pytest.approx(y[k], abs=5e-4), (x["name"], x["kind"], k)
+            elif isinstance(x[k], float) and not math.isinf(x[k]):
                 assert x[k] == pytest.approx(y[k], rel=1e-4), (x["name"], x["kind"], k)
             else:
                 assert x[k] == y[k], (x["name"], x["kind"], k)
