@@ -84,7 +84,8 @@ def test_shipped_classifier_reads_the_test_digits(mnist):
     model, meta = checkpoints.load(SPEC.name, registry={SPEC.name: SPEC})
     acc = accuracy(model, mnist.test_images(), mnist.test_y)
     assert acc >= ACCURACY_TARGET
-    assert acc == pytest.approx(meta["metrics"]["test_accuracy"], abs=1e-4)
+    # within 5 of the 10,000 digits: another CPU may round a near tie the other way
+    assert acc == pytest.approx(meta["metrics"]["test_accuracy"], abs=5e-4)
 
 
 @pytest.fixture
