@@ -265,13 +265,14 @@ def _exchange(ws, message: bytes, until: bytes | None = None, seconds: float = 3
 
 
 def _send_one(url: str, message: bytes, seconds: float = 10.0) -> tuple[bool, int]:
-    """Send one message on a new websocket: (did the server close it, how many answers came)."""
+    """Send one message on a new websocket: (did the server close it, how many answers came). Returns at the first
+    answer or the close, whichever comes first; neither within ``seconds`` fails."""
     from websockets.exceptions import ConnectionClosed
 
     received = 0
     try:
         with _connect(url) as ws:
-            received = _exchange(ws, message, seconds=seconds)
+            received = _exchange(ws, message, until=b"", seconds=seconds)  # b"" is in every answer
     except ConnectionClosed as e:
         assert e.rcvd is None or e.rcvd.code == 1009, e  # 1009: message too big
         return True, received

@@ -7,6 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ae.cli.main import main
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -43,41 +45,46 @@ def test_info_lists_source_and_checkpoints():
 
 
 def test_train_writes_a_checkpoint(tmp_path):
-    out = _cli("train", "--model", "linear-32", "--epochs", "2", "--checkpoints", str(tmp_path))
+    tiny = {"AELAB_REGISTRY": "tests.tiny:REGISTRY"}  # 600 digits: seconds
+    out = _cli("train", "--model", "tiny-linear", "--epochs", "3", "--checkpoints", str(tmp_path), env=tiny)
     assert out.returncode == 0, out.stderr
-    assert "linear-32 epoch 2/2: train MSE" in out.stderr  # one line per epoch when not on a terminal
-    meta = json.loads((tmp_path / "linear-32.json").read_text())
-    assert meta["command"] == f"python -m ae train --model linear-32 --epochs 2 --checkpoints {tmp_path}"
-    assert len(meta["history"]) == 2
-    info = _cli("info", "--checkpoints", str(tmp_path))
-    assert "linear-32    stale" in info.stdout and "epochs=2 (registry: 1)" in info.stdout
-    assert "conv-8       missing" in info.stdout
+    assert "tiny-linear epoch 3/3: train MSE" in out.stderr  # one line per epoch when not on a terminal
+    meta = json.loads((tmp_path / "tiny-linear.json").read_text())
+    assert meta["command"] == f"python -m ae train --model tiny-linear --epochs 3 --checkpoints {tmp_path}"
+    assert len(meta["history"]) == 3
+    info = _cli("info", "--checkpoints", str(tmp_path), env=tiny)
+    assert "tiny-linear  stale" in info.stdout and "epochs=3 (registry: 2)" in info.stdout, info.stdout
+    assert "tiny-conv    missing" in info.stdout, info.stdout
 
 
-def test_train_with_a_seed_records_it_and_reproduce_retrains_from_it(tmp_path):
-    tiny = {"AELAB_REGISTRY": "tests.tiny:REGISTRY"}  # 600 digits, 2 epochs: seconds
+def test_train_with_a_seed_records_it_and_reproduce_retrains_from_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("AELAB_REGISTRY", "tests.tiny:REGISTRY")  # 600 digits, 2 epochs: seconds
 
-    def cli(*args: str) -> subprocess.CompletedProcess:
-        return _cli(*args, "--model", "tiny-linear", "--checkpoints", str(tmp_path), env=tiny)
+    def cli(*args: str) -> tuple[int, str]:
+        argv = [*args, "--model", "tiny-linear", "--checkpoints", str(tmp_path)]
+        monkeypatch.setattr(sys, "argv", ["python -m ae", *argv])  # the command a checkpoint records
+        code = main(argv)
+        return code, capsys.readouterr().out
 
-    out = cli("train", "--seed", "3")
-    assert out.returncode == 0, out.stderr
+    assert cli("train", "--seed", "3")[0] == 0
     meta = json.loads((tmp_path / "tiny-linear.json").read_text())
     assert meta["seed"] == 3 and meta["recipe"]["seed"] == 3 and "--seed 3" in meta["command"]
-    info = _cli("info", "--checkpoints", str(tmp_path), env=tiny).stdout
+    assert main(["info", "--checkpoints", str(tmp_path)]) == 0
+    info = capsys.readouterr().out
     assert any(line.split()[:2] == ["tiny-linear", "fresh"] for line in info.splitlines()), info
-    out = cli("reproduce")  # from the seed the checkpoint records, 3, not the recipe's 7
-    assert out.returncode == 0 and "weights bit-identical: True" in out.stdout, out.stdout + out.stderr
+    code, out = cli("reproduce")  # from the seed the checkpoint records, 3, not the recipe's 7
+    assert code == 0 and "weights bit-identical: True" in out, out
     assert json.loads((tmp_path / "reproducibility.json").read_text())["tiny-linear"]["seed"] == 3
-    out = cli("reproduce", "--seed", "4")
-    assert "weights bit-identical: False" in out.stdout and "seed 4, the checkpoint's is 3" in out.stdout
+    code, out = cli("reproduce", "--seed", "4")
+    assert "weights bit-identical: False" in out and "seed 4, the checkpoint's is 3" in out
     assert json.loads((tmp_path / "reproducibility.json").read_text())["tiny-linear"]["seed"] == 3  # kept
 
 
 @pytest.mark.parametrize("seed", ["-1", "2147483648", "x"])
-def test_a_bad_seed_is_refused_before_anything_trains(tmp_path, seed):
-    out = _cli("train", "--model", "linear-32", "--seed", seed, "--checkpoints", str(tmp_path))
-    assert out.returncode == 2 and "a seed is a whole number from 0 to 2147483647" in out.stderr
+def test_a_bad_seed_is_refused_before_anything_trains(tmp_path, seed, capsys):
+    with pytest.raises(SystemExit) as refused:
+        main(["train", "--model", "linear-32", "--seed", seed, "--checkpoints", str(tmp_path)])
+    assert refused.value.code == 2 and "a seed is a whole number from 0 to 2147483647" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
 
 

@@ -3,6 +3,7 @@
 import json
 
 from ae.cli.main import main
+from ae.runtime import machine
 from ae.storage import catalogue, checkpoints
 from ae.storage.catalogue import REGISTRY
 from ae.training import reproduce
@@ -72,3 +73,58 @@ def test_cli_reproduce_checks_the_classifier_by_name_and_with_all(tmp_path, monk
     assert main(["reproduce", "--all", "--checkpoints", str(tmp_path)]) == 0
     assert sorted(s.name for s in checked) == sorted([*REGISTRY, "classifier"])
     assert set(reproduce.load_results(tmp_path)) == {*REGISTRY, "classifier"}
+
+
+AMD = {"cpu_vendor": "AuthenticAMD", "cpu_model": "AMD EPYC 9B14 96-Core Processor", "isa": "avx2 fma avx512f"}
+
+
+def _as_if_trained_on(rounding: dict, directory, name: str) -> None:
+    """Rewrite the checkpoint's recorded machine fingerprint, as if another machine had trained it."""
+    path = checkpoints.paths(name, directory)[1]
+    meta = json.loads(path.read_text())
+    meta["rounding"] = meta["rounding"] | rounding
+    path.write_text(json.dumps(meta))
+
+
+def test_a_checkpoint_records_the_machine_fingerprint_of_its_training(tmp_path, small_mnist):
+    saved = train_and_save(TINY_CONV, small_mnist, directory=tmp_path)
+    assert saved["rounding"] == machine.fingerprint(TINY_CONV.recipe.threads)
+    assert saved["rounding"]["cpu_vendor"] and saved["rounding"]["torch"] and saved["rounding"]["threads"] == 1
+
+
+def test_a_checkpoint_from_another_cpu_is_held_to_quality_and_the_output_names_the_fields(
+    tmp_path, small_mnist, monkeypatch
+):
+    monkeypatch.setenv("AELAB_REGISTRY", "tests.tiny:REGISTRY")
+    train_and_save(TINY_CONV, small_mnist, directory=tmp_path)
+    _as_if_trained_on(AMD, tmp_path, TINY_CONV.name)
+    result = reproduce.check(TINY_CONV, small_mnist, tmp_path)
+    assert not result["same_machine"] and not result["bit_required"] and result["reproduced"]
+    fields = {d.split(":")[0] for d in result["machine_differences"]}
+    assert fields == {"cpu_vendor", "cpu_model", "isa"}
+    assert "the machines differ" in reproduce.describe(TINY_CONV.name, result) and "AuthenticAMD" in reproduce.describe(
+        TINY_CONV.name, result
+    )
+
+
+def _judged(**fields) -> dict:
+    base = {"reproduced": True, "bit_identical": True, "machine_differences": [], "seed": 0, "checkpoint_seed": 0}
+    return reproduce.judge(base | fields)
+
+
+def test_on_the_same_machine_different_weights_are_not_reproduced_even_at_equal_quality():
+    assert _judged()["reproduced"] and _judged()["bit_required"]
+    assert not _judged(bit_identical=False)["reproduced"]
+
+
+def test_elsewhere_quality_decides_and_different_weights_are_fine():
+    other = machine.differences(machine.fingerprint(1) | AMD, machine.fingerprint(1))
+    assert _judged(bit_identical=False, machine_differences=other)["reproduced"]
+    assert not _judged(bit_identical=False, machine_differences=other, reproduced=False)["reproduced"]
+    # another seed gives other weights on any machine: only quality is judged
+    assert _judged(bit_identical=False, seed=4)["reproduced"]
+
+
+def test_a_checkpoint_without_a_fingerprint_is_never_held_to_bit_identity():
+    assert machine.differences(None, machine.fingerprint(1)) == ["the checkpoint records no machine fingerprint"]
+    assert machine.differences(machine.fingerprint(2), machine.fingerprint(1)) == ["threads: 2 when trained, 1 here"]

@@ -34,6 +34,7 @@ from torch import nn
 
 from ae.models.autoencoders import preferred_memory_format
 from ae.models.specs import RECIPE_DEFAULTS, ModelSpec
+from ae.runtime import machine as _machine
 from ae.runtime import workspace as _workspace
 from ae.runtime.fileio import atomic_write
 from ae.runtime.workspace import SHIPPED_DIR
@@ -104,6 +105,7 @@ def save(model: nn.Module, meta: dict, spec: ModelSpec, directory: Path | str) -
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "threads": torch.get_num_threads(),
     }
+    platform_fields = {**machine, **meta.pop("platform", {})}  # a training run says how many threads it used
     sidecar = {
         "format": FORMAT,
         "version": VERSION,
@@ -112,7 +114,9 @@ def save(model: nn.Module, meta: dict, spec: ModelSpec, directory: Path | str) -
         "seed": spec.recipe.seed,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": library_versions(),
-        "platform": {**machine, **meta.pop("platform", {})},  # a training run says how many threads it used
+        "platform": platform_fields,
+        # What a retrain must share with this run to be held to bit-identity (ae.runtime.machine).
+        "rounding": _machine.fingerprint(platform_fields["threads"]),
         **meta,
         "weights_sha256": hashlib.sha256(blob).hexdigest(),
     }

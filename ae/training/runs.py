@@ -105,8 +105,9 @@ def sidecar(result: TrainResult, data: Mnist, command: str) -> dict:
     return record(
         command, data, device=result.device, threads=result.recipe.threads, digits=digits,
         wall_time_s=round(result.wall_time, 3), images_per_second=round(result.images_per_second, 1),
-        # The code's value range over the training digits: what 8- and 4-bit quantization map to.
-        code_range=list(code_range(result.model, data.train_images())), history=result.history,
+        # The code's value range over the digits it trained on: what 8- and 4-bit quantization map to.
+        code_range=list(code_range(result.model, data.train_images()[: result.recipe.train_subset or None])),
+        history=result.history,
         metrics=quality_metrics(result.model, evaluate(result.model, data.test_images())),
     )  # fmt: skip
 
