@@ -6,7 +6,7 @@
 A VAE's samples decode codes drawn from its prior N(0, I); a plain autoencoder's decode codes drawn from a Gaussian
 fitted to its codes of 2,000 training digits (ae.measure.generate). Printed per model: the classifier's mean confidence,
 the share of samples it reads with confidence above 0.9, how evenly the ten digits occur among the samples, and for
-the VAEs their test MSE, ELBO and KL (ae.models.vae.elbo), with the time taken on one thread.
+the VAEs their test MSE, ELBO and KL (ae.measure.metrics.elbo), with the time taken on one thread.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ import torch
 from ae.data.mnist import load_mnist
 from ae.measure import generate as gen
 from ae.measure.classifier import read_digits
+from ae.measure.metrics import elbo
 from ae.models.batching import mean_squared_error
-from ae.models.vae import elbo, is_vae
+from ae.models.vae import is_vae
 from ae.runtime.cores import torch_threads
 from ae.storage import checkpoints
 from ae.storage.catalogue import CLASSIFIER, active_registry

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from ae.measure import generate as gen
-from ae.models.vae import VAE, elbo, kl_to_prior, prior_quantiles, reparameterise
+from ae.measure.metrics import elbo
+from ae.models.vae import VAE, kl_to_prior, prior_quantiles, reparameterise
 
 
 def test_kl_equals_its_closed_form_on_a_tiny_case():

@@ -9,10 +9,10 @@ import pandas as pd
 import torch
 
 from ae.data.mnist import Mnist
-from ae.measure.metrics import Quality, evaluate, measure_code, ssim
+from ae.measure.metrics import Quality, elbo, evaluate, measure_code, ssim
 from ae.models.autoencoders import parameter_count
 from ae.models.specs import ModelSpec
-from ae.models.vae import elbo, is_vae
+from ae.models.vae import is_vae
 from ae.storage import checkpoints
 from ae.storage.catalogue import active_registry
 

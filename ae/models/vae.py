@@ -13,9 +13,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from ae.models.autoencoders import PIXELS
-from ae.models.batching import sum_batches
-
-ELBO_SEED = 0  # the draws of the reparameterised codes when the ELBO is measured: a fixed seed, a repeatable number
 
 
 def kl_to_prior(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -142,19 +139,6 @@ def _conv_decoder(channels: list[int], code_size: int) -> nn.Sequential:
 def is_vae(model: nn.Module) -> bool:
     """Whether ``model`` has a posterior and a prior to sample (a VAE), rather than a plain code."""
     return hasattr(model, "encode_stats") and hasattr(model, "sample")
-
-
-def elbo(model: VAE, images: torch.Tensor, seed: int = ELBO_SEED) -> tuple[float, float]:
-    """(ELBO, KL) per digit in nats on ``images``, with β = 1 whatever the model's β (the true bound on
-    log p(x)), one reparameterised code per digit drawn from a generator seeded with ``seed``."""
-    generator = torch.Generator().manual_seed(seed)
-
-    def sums(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        rec, kl = model.loss_terms(x, x, generator)
-        return (rec + kl).sum(), kl.sum()
-
-    neg, kl = sum_batches(sums, model, images)
-    return -neg / len(images), kl / len(images)
 
 
 def prior_quantiles(n: int) -> torch.Tensor:

@@ -7,7 +7,7 @@
 import { canvasToMnist, inkExtent, inkFromRgba, SIZE, SMALL_INK } from "./preprocess.js";
 
 const PIXELS = SIZE * SIZE;
-const STROKE = 16; // ae.preprocess.CANVAS_STROKE on its 256-pixel canvas: MNIST's pen
+const STROKE = 16; // ae.data.preprocess.CANVAS_STROKE on its 256-pixel canvas: MNIST's pen
 const CACHE = "aelab-live-v1"; // hash- and version-named files only: their content never changes
 const embedded = new URLSearchParams(location.search).has("streamlitUrl");
 const $ = (id) => document.getElementById(id);

@@ -1,4 +1,4 @@
-// A port of ae.preprocess.canvas_to_mnist: a canvas' RGBA pixels -> a 28x28 MNIST-style digit (Float32Array, row
+// A port of ae.data.preprocess.canvas_to_mnist: a canvas' RGBA pixels -> a 28x28 MNIST-style digit (Float32Array, row
 // major, values in [0, 1]), or null when the canvas is blank. Same steps, same constants, same resampling (Pillow's
 // separable Lanczos-3 with antialiasing, computed in double and stored in float32, horizontal pass first), same
 // rounding (Python's round(): half to even). tests/test_live_draw.py checks it against the Python original.
@@ -44,7 +44,7 @@ function inkBounds(ink, width, height) {
   return r0 < 0 ? null : { r0, r1, c0, c1 };
 }
 
-// How much of the canvas the ink spans (0 if blank), as ae.preprocess.ink_extent.
+// How much of the canvas the ink spans (0 if blank), as ae.data.preprocess.ink_extent.
 export function inkExtent(ink, width, height) {
   const b = inkBounds(ink, width, height);
   if (!b) return 0;
@@ -153,7 +153,7 @@ export function toMnist(ink, width, height) {
   return out;
 }
 
-// ae.preprocess.canvas_to_mnist on an ImageData-like {data, width, height}.
+// ae.data.preprocess.canvas_to_mnist on an ImageData-like {data, width, height}.
 export function canvasToMnist(image) {
   return toMnist(inkFromRgba(image.data, image.width, image.height), image.width, image.height);
 }
