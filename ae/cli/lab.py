@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from ae.cli import folders
-from ae.cli.train import cmd_train
 from ae.storage import checkpoints, lab, spec_files
 from ae.storage.catalogue import active_registry, built
 
@@ -38,6 +37,7 @@ def add_new(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
+    """Build the model; with --train, leave ``args`` asking ``train`` for it (``ae.cli.main`` runs that next)."""
     extra = {"train_subset": args.train_subset} if args.train_subset else {}
     build = lab.Build(
         args.name, args.family, args.code, args.hidden, args.activation, args.third_block, args.kind, args.beta,
@@ -53,7 +53,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         print(f"train it with: python -m ae train --model {spec.name}")
         return 0
     args.model, args.all, args.missing, args.jobs, args.epochs = [spec.name], False, False, 1, None
-    return cmd_train(args)
+    return 0
 
 
 def cmd_delete(args: argparse.Namespace) -> int:

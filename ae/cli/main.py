@@ -27,6 +27,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def _new(args: argparse.Namespace) -> int:
+    """``new``, then ``train`` of the model it built when asked (--train)."""
+    code = lab.cmd_new(args)
+    return train.cmd_train(args) if code == 0 and args.train else code
+
+
 def _common() -> argparse.ArgumentParser:
     """The options every command takes."""
     common = argparse.ArgumentParser(add_help=False)
@@ -77,7 +83,7 @@ def parser() -> argparse.ArgumentParser:
     train.model_arguments(p, "every model in the registry, and the reference classifier")
     command("info", measure.cmd_info, "data source, cache and checkpoint status")
     sample.add_arguments(command("sample", sample.cmd_sample, "write a PNG grid of samples from a model"))
-    lab.add_new(command("new", lab.cmd_new, "build a model of your own (its spec goes to the workspace)"))
+    lab.add_new(command("new", _new, "build a model of your own (its spec goes to the workspace)"))
     command("delete", lab.cmd_delete, "delete a model built with new").add_argument("name")
     command("list", lab.cmd_list, "every model, shipped and built, with its status")
     export.add_arguments(
