@@ -180,11 +180,10 @@ def retrain_recipe(base: ModelSpec) -> Recipe:
 
 
 def finetuned_spec_note(base: ModelSpec, result: Finetuned) -> str:
-    return (
-        f"{base.name} fine-tuned on {len(result.digits)} of your handwritten digits: MSE on them "
-        f"{result.before.yours:.4f} -> {result.after.yours:.4f}, on the MNIST test digits "
-        f"{result.before.mnist:.4f} -> {result.after.mnist:.4f}."
-    )
+    yours = f"{result.before.yours:.4f} -> {result.after.yours:.4f}"
+    mnist = f"{result.before.mnist:.4f} -> {result.after.mnist:.4f}"
+    digits = f"{len(result.digits)} of your handwritten digits"
+    return f"{base.name} fine-tuned on {digits}: MSE on them {yours}, on the MNIST test digits {mnist}."
 
 
 def finetuned_spec(base: ModelSpec, name: str, note: str, digits: int) -> ModelSpec:
