@@ -17,6 +17,7 @@ LAYERS = ["runtime", "data", "models", "storage", "measure", "compression", "tra
 TOP = {"ae", "ae.__main__"}  # the package itself and ``python -m ae``, above every layer
 FORBIDDEN = ("streamlit", "plotly")  # presentation lives in ui/ and pages/
 MAX_MODULES = 8  # per subpackage, not counting __init__.py
+OWN = ("ae", "ui")  # the project's packages
 
 
 def module_name(path: Path, root: Path = ROOT) -> str:
@@ -121,21 +122,30 @@ def test_the_core_never_imports_a_ui_library():
 
 
 def in_function_imports(tree: ast.AST) -> list[str]:
-    """The ae modules imported inside a function: with the layers in order nothing needs to dodge a cycle so (an
-    optional or slow library imported where it is used is fine, and not counted)."""
+    """The project's modules (ae, ui) imported inside a function: with the layers in order nothing needs to dodge a
+    cycle so (an optional or slow library imported where it is used is fine, and not counted)."""
     found = []
     for f in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)):
         for node in ast.walk(f):
-            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] == "ae"):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] in OWN):
                 found.append(f"{f.name}: from {'.' * node.level}{node.module or ''}")
             elif isinstance(node, ast.Import):
-                found += [f"{f.name}: import {a.name}" for a in node.names if a.name.split(".")[0] == "ae"]
+                found += [f"{f.name}: import {a.name}" for a in node.names if a.name.split(".")[0] in OWN]
     return found
 
 
 def test_no_module_of_ae_is_imported_inside_a_function():
     found = {m: in_function_imports(ast.parse(text)) for m, (text, _) in SOURCES.items()}
     assert {m: f for m, f in found.items() if f} == {}
+
+
+def test_the_app_imports_ae_at_the_top_of_its_files():
+    """ui/, pages/ and app.py sit above every layer: an ae import inside a function there hides nothing but the
+    dependency (an optional library such as the canvas component may still be imported where it is used)."""
+    app = ROOT.parent
+    files = [app / "app.py", *sorted((app / "ui").rglob("*.py")), *sorted((app / "pages").rglob("*.py"))]
+    found = {str(f.relative_to(app)): in_function_imports(ast.parse(f.read_text(encoding="utf-8"))) for f in files}
+    assert {f: names for f, names in found.items() if names} == {}
 
 
 def test_subpackages_stay_small():

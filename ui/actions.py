@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from ae.storage import checkpoints
+from ae.storage import checkpoints, lab
 from ae.training.queue import ACTIVE, Refused
 from ui import auth, state, view
 
@@ -95,8 +95,6 @@ BUILD_NOT_ALLOWED = "Only the teacher can build or delete models here. Ask your 
 
 def build_model(build) -> Outcome:
     """Save the model ``build`` (an ae.storage.lab.Build) asks for and queue its training, as this session."""
-    from ae.storage import lab
-
     if not auth.may_change():
         return _record(Outcome(False, BUILD_NOT_ALLOWED))
     try:
@@ -109,8 +107,6 @@ def build_model(build) -> Outcome:
 
 def delete_model(name: str) -> Outcome:
     """Delete a model built in the lab (its spec and checkpoint)."""
-    from ae.storage import lab
-
     if not auth.may_change():
         return _record(Outcome(False, BUILD_NOT_ALLOWED))
     if _in_training(name):

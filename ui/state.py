@@ -15,17 +15,23 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 import streamlit as st
+import torch
 
+from ae.compression import rd
 from ae.data.mnist import Mnist, load_mnist
+from ae.data.noise import corrupt
 from ae.measure.compare import comparison_table
-from ae.measure.metrics import measure_code
+from ae.measure.explore import codes, fit_projection, rank_errors
+from ae.measure.metrics import evaluate, measure_code, psnr, reconstruct, ssim
 from ae.models.specs import ModelSpec
 from ae.runtime import workspace
 from ae.runtime.allocator import keep_freed_memory
 from ae.runtime.cores import CORES, torch_threads
 from ae.storage import checkpoints
-from ae.storage.catalogue import REGISTRY_ENV, active_registry, built
+from ae.storage.catalogue import CLASSIFIER, REGISTRY_ENV, active_registry, built
+from ae.training import reproduce
 from ae.training.queue import Trainer
+from ui import charts
 
 # The shipped folder, when it is not the repository's (tests, a deployment that keeps the models elsewhere). It is
 # only read; the app trains into the workspace (AELAB_HOME).
@@ -150,9 +156,7 @@ def table() -> pd.DataFrame:
 
 @st.cache_resource(max_entries=16)
 def _compare_figure(source: tuple[str, str], keys: tuple[str, ...], data_fingerprint: str, registry_ref: str):
-    from ui.charts import compare_figure
-
-    return compare_figure(_table(source, keys, data_fingerprint, registry_ref))
+    return charts.compare_figure(_table(source, keys, data_fingerprint, registry_ref))
 
 
 def compare_figure():
@@ -177,11 +181,6 @@ def test_digit(index: int) -> tuple:
 
 @st.cache_data(max_entries=64, show_spinner="Scoring the models on noisy digits ...")
 def _denoise_scores(names: tuple[str, ...], kind: str, level: float, keys: tuple[str, ...]) -> list[dict]:
-    import torch
-
-    from ae.data.noise import corrupt
-    from ae.measure.metrics import evaluate, psnr, ssim
-
     clean = data().test_images()[:1000]
     loaded = [(name, model(name)[0]) for name in names]
     with one_core():
@@ -206,8 +205,6 @@ def denoise_scores(names: tuple[str, ...], kind: str, level: float) -> list[dict
 
 @st.cache_data(max_entries=32, show_spinner="Ranking all 10,000 test digits ...")
 def _ranking(name: str, key: str):
-    from ae.measure.explore import rank_errors
-
     m, d = model(name)[0], data()
     with one_core():
         return rank_errors(m, d.test_images(), d.test_y)
@@ -219,8 +216,6 @@ def error_ranking(name: str):
 
 
 def reconstructions(name: str, indices: tuple[int, ...]):
-    from ae.measure.metrics import reconstruct
-
     images = data().test_images()[list(indices)]
     return reconstruct(model(name)[0], images)[:, 0].numpy()
 
@@ -230,8 +225,6 @@ LATENT_DIGITS = 2000
 
 @st.cache_data(max_entries=32, show_spinner="Encoding 2,000 test digits ...")
 def _latent(name: str, key: str) -> dict:
-    from ae.measure.explore import codes, fit_projection
-
     m, images = model(name)[0], data().test_images()[:LATENT_DIGITS]
     with one_core():
         z = codes(m, images)
@@ -249,10 +242,6 @@ def latent_map(name: str) -> dict:
 
 
 def project_digit(name: str, digit: np.ndarray) -> np.ndarray:
-    import torch
-
-    from ae.measure.explore import codes
-
     z = codes(model(name)[0], torch.from_numpy(np.asarray(digit, dtype=np.float32)).reshape(1, 1, 28, 28))
     return latent_map(name)["projection"](z)[0]
 
@@ -260,32 +249,24 @@ def project_digit(name: str, digit: np.ndarray) -> np.ndarray:
 def reproducibility(name: str) -> dict | None:
     """The last `python -m ae reproduce` result for the checkpoint that serves ``name`` now, if any: the CLI keeps
     its checks in the workspace (the shipped folder holds those of the shipped models)."""
-    from ae.training.reproduce import current
-
-    return current(name, resolved(name)[0], (checkpoint_dir(), shipped_dir()))
+    return reproduce.current(name, resolved(name)[0], (checkpoint_dir(), shipped_dir()))
 
 
 def _classifier_folder() -> str:
-    from ae.storage.catalogue import CLASSIFIER
-
     return str(folders().resolve(CLASSIFIER.name, {CLASSIFIER.name: CLASSIFIER})[0])
 
 
 def _rd_keys() -> tuple[str, ...]:
-    from ae.compression.rd import stored_files
-
-    stored = [f"{f.stat().st_mtime_ns}" if f.exists() else "-" for f in stored_files(folders())]
+    stored = [f"{f.stat().st_mtime_ns}" if f.exists() else "-" for f in rd.stored_files(folders())]
     clf = _classifier_folder()
     return (*fingerprints(), clf, checkpoints.fingerprint("classifier", clf), *stored)
 
 
 @st.cache_data(max_entries=4, show_spinner="Measuring the models and baselines not measured yet ...")
 def _rd(source: tuple[str, str], keys: tuple[str, ...], registry_ref: str):
-    from ae.compression.rd import rd_table
-
     try:
         # Stored points are read at once; only a measurement waits for a core.
-        return rd_table(data(), checkpoints.Folders(*source), active_registry(), budget=one_core)
+        return rd.rd_table(data(), checkpoints.Folders(*source), active_registry(), budget=one_core)
     except checkpoints.CheckpointError:
         return None
 
@@ -297,10 +278,8 @@ def rd_table():
 
 
 def rd_findings() -> list[str]:
-    from ae.compression.rd import findings
-
     table = rd_table()
-    return [] if table is None else findings(table)
+    return [] if table is None else rd.findings(table)
 
 
 def decoder_sizes() -> list[dict]:
@@ -312,8 +291,6 @@ def decoder_sizes() -> list[dict]:
 
 @st.cache_resource
 def _classifier(directory: str, key: str):
-    from ae.storage.catalogue import CLASSIFIER
-
     try:
         return checkpoints.load(CLASSIFIER.name, directory, {CLASSIFIER.name: CLASSIFIER})[0]
     except checkpoints.CheckpointError:
