@@ -18,10 +18,10 @@ import streamlit as st
 import torch
 
 from ae.compression import rd
+from ae.data import noise
 from ae.data.mnist import Mnist, load_mnist
-from ae.data.noise import corrupt
+from ae.measure import explore
 from ae.measure.compare import comparison_table
-from ae.measure.explore import codes, fit_projection, rank_errors
 from ae.measure.metrics import evaluate, measure_code, psnr, reconstruct, ssim
 from ae.models.specs import ModelSpec
 from ae.runtime import workspace
@@ -184,7 +184,7 @@ def _denoise_scores(names: tuple[str, ...], kind: str, level: float, keys: tuple
     clean = data().test_images()[:1000]
     loaded = [(name, model(name)[0]) for name in names]
     with one_core():
-        noisy = corrupt(clean, kind, level, seed=0)
+        noisy = noise.corrupt(clean, kind, level, seed=0)
         rows = [
             {
                 "model": "(noisy input)",
@@ -207,7 +207,7 @@ def denoise_scores(names: tuple[str, ...], kind: str, level: float) -> list[dict
 def _ranking(name: str, key: str):
     m, d = model(name)[0], data()
     with one_core():
-        return rank_errors(m, d.test_images(), d.test_y)
+        return explore.rank_errors(m, d.test_images(), d.test_y)
 
 
 def error_ranking(name: str):
@@ -227,8 +227,8 @@ LATENT_DIGITS = 2000
 def _latent(name: str, key: str) -> dict:
     m, images = model(name)[0], data().test_images()[:LATENT_DIGITS]
     with one_core():
-        z = codes(m, images)
-        proj = fit_projection(z)
+        z = explore.codes(m, images)
+        proj = explore.fit_projection(z)
         xy = proj(z)
     return {
         "xy": xy, "labels": data().test_y[:LATENT_DIGITS], "index": list(range(LATENT_DIGITS)),
@@ -242,7 +242,7 @@ def latent_map(name: str) -> dict:
 
 
 def project_digit(name: str, digit: np.ndarray) -> np.ndarray:
-    z = codes(model(name)[0], torch.from_numpy(np.asarray(digit, dtype=np.float32)).reshape(1, 1, 28, 28))
+    z = explore.codes(model(name)[0], torch.from_numpy(np.asarray(digit, dtype=np.float32)).reshape(1, 1, 28, 28))
     return latent_map(name)["projection"](z)[0]
 
 
