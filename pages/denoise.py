@@ -52,14 +52,23 @@ noisy = corrupt(torch.from_numpy(clean)[None, None], kind, level, seed=index)[0,
 scale = 8 if state.presenter() else 5
 cols = st.columns(2 + len(available))
 # width="stretch": every tile as wide as its column, so all of them show at the same size
-cols[0].image(enlarge(clean, scale), caption=f"clean (label {label})", width="stretch", output_format="PNG")
+cols[0].image(
+    enlarge(clean, scale), caption=f"clean (label {label})", width="stretch", output_format="PNG",
+    alt=f"Test digit number {index}, a clean {label}",
+)  # fmt: skip
 noisy_caption = f"noisy · {db(float(np.mean((noisy - clean) ** 2)))}"
-cols[1].image(enlarge(noisy, scale), caption=noisy_caption, width="stretch", output_format="PNG")
+cols[1].image(
+    enlarge(noisy, scale), caption=noisy_caption, width="stretch", output_format="PNG",
+    alt=f"The same digit with {kind} noise: {noisy_caption}",
+)  # fmt: skip
 names = available
 for col, name in zip(cols[2:], names, strict=True):
     out = reconstruct_digit(state.model(name)[0], noisy).image
     err = float(np.mean((out - clean) ** 2))
-    col.image(enlarge(out, scale), caption=f"{name} · {db(err)}", width="stretch", output_format="PNG")
+    col.image(
+        enlarge(out, scale), caption=f"{name} · {db(err)}", width="stretch", output_format="PNG",
+        alt=f"{name}'s output from the noisy digit: MSE {err:.4f} against the clean one, {db(err)}",
+    )  # fmt: skip
 
 st.subheader("Over 1,000 test digits at this noise")
 scores = state.denoise_scores(tuple(names), kind, level)

@@ -15,7 +15,7 @@ from ae.data.preprocess import (
 )
 from ae.measure.one_digit import reconstruct_all
 from ui import actions, drawing_file, live_draw, mydigits, state, view
-from ui.images import enlarge, gray_rgb, heat
+from ui.images import described, enlarge, gray_rgb, heat
 from ui.sidebar import sidebar
 
 sidebar()
@@ -61,6 +61,7 @@ with left:
         st.image(
             enlarge(digit, 10),
             caption=f"Test digit #{i}, label {state.data().test_y[i]}",
+            alt=f"Test digit number {i}, a handwritten {state.data().test_y[i]}",
             width=CANVAS_SIZE,
             output_format="PNG",
         )
@@ -72,13 +73,19 @@ with left:
         if file is not None:
             try:
                 digit = read_upload(file.getvalue())
-                st.image(enlarge(digit, 10), caption=file.name, width=CANVAS_SIZE, output_format="PNG")
+                st.image(
+                    enlarge(digit, 10), caption=file.name, width=CANVAS_SIZE, output_format="PNG",
+                    alt=f"Your picture {file.name} as a 28 by 28 digit",
+                )  # fmt: skip
             except InputError as e:
                 st.error(str(e), icon=":material/error:")
     elif live:
         digit = live_digit  # handed to the lab with the pad's "Use in the lab" button: the server's view of it
         if digit is not None:
-            st.image(enlarge(digit, 10), caption="The digit you sent, computed on the server", width=CANVAS_SIZE)
+            st.image(
+                enlarge(digit, 10), caption="The digit you sent, computed on the server", width=CANVAS_SIZE,
+                alt="The digit you drew on the live pad, as the server received it",
+            )  # fmt: skip
     else:
         from streamlit_drawable_canvas import st_canvas  # only importable inside a running app
 
@@ -134,7 +141,10 @@ with right:
     read_in, recs = reconstruct_all(usable, digit, state.classifier())
     name = view.model("model", list(reg), widget=st.radio, format_func=lambda n: f"{n} ({shapes[n]})", horizontal=True)
     cols = st.columns(3)
-    cols[0].image(enlarge(digit), caption="What the model sees (28×28)", width="stretch", output_format="PNG")
+    cols[0].image(
+        enlarge(digit), caption="What the model sees (28×28)", width="stretch", output_format="PNG",
+        alt="Your input as the 28 by 28 digit the models see",
+    )  # fmt: skip
     if name not in recs:
         error = loaded[name][2]
         st.warning(f"**{name}** is not available ({error.reason}): {error.detail}", icon=":material/warning:")
@@ -142,8 +152,14 @@ with right:
             actions.train_now_button(name)
     else:
         rec = recs[name]
-        cols[1].image(enlarge(rec.image), caption=f"Reconstruction by {name}", width="stretch", output_format="PNG")
-        cols[2].image(heat(rec.error), caption="|error| (black 0, white 1)", width="stretch", output_format="PNG")
+        cols[1].image(
+            enlarge(rec.image), caption=f"Reconstruction by {name}", width="stretch", output_format="PNG",
+            alt=f"Reconstruction by {name}: {described(rec)}",
+        )  # fmt: skip
+        cols[2].image(
+            heat(rec.error), caption="|error| (black 0, white 1)", width="stretch", output_format="PNG",
+            alt=f"Where {name} errs: brighter pixels are larger errors, MSE {rec.mse:.4f}",
+        )  # fmt: skip
 
 if name in recs:
     # Across the whole page, under both columns: in the right column alone they were cut off on a projector.
@@ -171,7 +187,8 @@ for col, other in zip(strip, names, strict=True):
         r = recs[other]
         # One picture per model (reconstruction above its error map): half the images for the browser to fetch.
         both = np.concatenate([gray_rgb(enlarge(r.image, 3)), heat(r.error, scale=3)], axis=0)
-        st.image(both, width="stretch", output_format="PNG")
+        alt = f"{other}'s reconstruction above its error map: {described(r)}"
+        st.image(both, width="stretch", output_format="PNG", alt=alt)
         reads = f" · reads {r.reads[0]}" if r.reads is not None else ""
         st.caption(f"**{other}**  \nMSE {r.mse:.4f} · {r.psnr:.1f} dB{reads}")
 

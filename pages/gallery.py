@@ -23,7 +23,9 @@ labels = state.data().test_y
 for title, idx in (("16 best", ranking.order[:16]), ("16 worst", ranking.order[::-1][:16])):
     st.subheader(title)
     rec = state.reconstructions(name, tuple(int(i) for i in idx))
-    st.image(pair_grid(images[idx] / 255.0, rec), width="stretch", output_format="PNG")
+    read = ", ".join(f"{labels[i]} (MSE {ranking.errors[i]:.4f})" for i in idx)
+    alt = f"The {title} reconstructed test digits under {name}, each beside its reconstruction: {read}"
+    st.image(pair_grid(images[idx] / 255.0, rec), width="stretch", output_format="PNG", alt=alt)
     st.caption("  ·  ".join(f"#{i}: {labels[i]} ({ranking.errors[i]:.4f})" for i in idx))
 
 st.subheader("Mean error per digit class")

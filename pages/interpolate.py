@@ -52,7 +52,7 @@ def pick(side: str, default_index: int):
     st.session_state[kept] = int(i)
     view.show_digit(int(i), param)
     digit, label = state.test_digit(int(i))
-    st.image(enlarge(digit, 7), caption=f"label {label}", output_format="PNG")
+    st.image(enlarge(digit, 7), caption=f"label {label}", output_format="PNG", alt=f"Test digit number {i}, a {label}")
     return digit
 
 
@@ -71,10 +71,22 @@ if a is None or b is None:
 code_img = interpolate(model, a, b, [t])[0]
 pixel_img = pixel_blend(a, b, [t])[0]
 c1, c2 = st.columns(2)
-c1.image(enlarge(code_img, 8), caption=f"decode((1-t)·z₁ + t·z₂), t = {t:.2f}", output_format="PNG")
-c2.image(enlarge(pixel_img, 8), caption=f"(1-t)·x₁ + t·x₂ on the pixels, t = {t:.2f}", output_format="PNG")
+c1.image(
+    enlarge(code_img, 8), caption=f"decode((1-t)·z₁ + t·z₂), t = {t:.2f}", output_format="PNG",
+    alt=f"{name} decoding the mix of the two digits' codes at t = {t:.2f}",
+)  # fmt: skip
+c2.image(
+    enlarge(pixel_img, 8), caption=f"(1-t)·x₁ + t·x₂ on the pixels, t = {t:.2f}", output_format="PNG",
+    alt=f"The two digits' pixels cross-faded at t = {t:.2f}",
+)  # fmt: skip
 
 steps = np.linspace(0, 1, 8).tolist()
 st.subheader("Eight steps")
-st.image(strip(interpolate(model, a, b, steps)), caption=f"through {name}'s code", width="stretch", output_format="PNG")
-st.image(strip(pixel_blend(a, b, steps)), caption="on the pixels", width="stretch", output_format="PNG")
+st.image(
+    strip(interpolate(model, a, b, steps)), caption=f"through {name}'s code", width="stretch", output_format="PNG",
+    alt=f"Eight steps from the start digit to the end digit through {name}'s code",
+)  # fmt: skip
+st.image(
+    strip(pixel_blend(a, b, steps)), caption="on the pixels", width="stretch", output_format="PNG",
+    alt="Eight steps from the start digit to the end digit cross-fading the pixels",
+)  # fmt: skip

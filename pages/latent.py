@@ -46,7 +46,10 @@ if picked:
     for col, i in zip(cols, picked[:8], strict=False):
         digit, label = state.test_digit(int(i))
         rec = state.reconstructions(name, (int(i),))[0]
-        col.image(enlarge(np.concatenate([digit, rec]), 4), caption=f"#{i}: {label}", output_format="PNG")
+        col.image(
+            enlarge(np.concatenate([digit, rec]), 4), caption=f"#{i}: {label}", output_format="PNG",
+            alt=f"Test digit number {i}, a {label}, above its reconstruction by {name}",
+        )  # fmt: skip
 else:
     st.caption(
         "Click a dot to see that digit and its reconstruction; for several, pick the box or lasso tool above the "

@@ -39,7 +39,8 @@ def matching_webp(pixels: np.ndarray, target: float) -> tuple[int, int, np.ndarr
 
 
 def _tile(col, picture: np.ndarray, title: str, size: int, detail: str) -> None:
-    col.image(enlarge(picture, 4), width="stretch", output_format="PNG")
+    alt = f"{title}: your drawing decoded from {size} bytes"
+    col.image(enlarge(picture, 4), width="stretch", output_format="PNG", alt=alt)
     col.markdown(f"**{title}**: {size} bytes · {8 * size / PIXELS:.3f} bits per pixel  \n{detail}")
 
 

@@ -38,3 +38,9 @@ def pair_grid(originals: np.ndarray, reconstructions: np.ndarray, nrow: int = 8)
     """Tiles of original-above-reconstruction, framed in grey."""
     pairs = np.concatenate([originals, reconstructions], axis=1)  # (N, 56, 28)
     return enlarge(framed_grid(pairs, nrow), 3)
+
+
+def described(rec) -> str:
+    """A reconstruction (ae.measure.one_digit.Reconstruction) in words, for its image's text alternative."""
+    reads = f", the reader reads {rec.reads[0]}" if rec.reads is not None else ""
+    return f"MSE {rec.mse:.4f}, {rec.psnr:.1f} dB{reads}"

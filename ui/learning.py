@@ -141,7 +141,8 @@ def _replay(name: str, spec: ModelSpec, snaps: Snapshots, history: list) -> None
 
 def show(spec: ModelSpec, snaps: Snapshots, epoch: int, planned: int, history: list, *, share=None, live=False):
     """The grid up to ``epoch`` of ``planned``, and the first layer's filters after ``epoch`` when there are any."""
-    st.image(grid(snaps, epoch, planned, history), caption=grid_caption(snaps, epoch))
+    caption = grid_caption(snaps, epoch)
+    st.image(grid(snaps, epoch, planned, history), caption=caption, alt=f"{spec.name} learning: {caption}")
     if getattr(spec.recipe, "init", "pytorch") == "logit-rrr":
         st.caption("This model starts from a closed-form linear fit (its recipe's `logit-rrr` start), not at random.")
     if snaps.filters is None:
@@ -149,7 +150,8 @@ def show(spec: ModelSpec, snaps: Snapshots, epoch: int, planned: int, history: l
         return
     filters = snaps.filters[min(epoch, len(snaps.filters) - 1)]
     left, right = st.columns(2)
-    left.image(tile(filters), caption=f"The first {len(filters)} filters of the first layer, after epoch {epoch}")
+    said = f"The first {len(filters)} filters of the first layer, after epoch {epoch}"
+    left.image(tile(filters), caption=said, alt=f"{said}, as grey images")
     if live and not pca_ready():
         # Finding them waits for a free core, which the run may hold: a live view never waits for it.
         right.caption("The principal components are drawn here once the run has ended.")
@@ -157,6 +159,7 @@ def show(spec: ModelSpec, snaps: Snapshots, epoch: int, planned: int, history: l
         right.image(
             tile(snapshots.signed_images(pca()[0].components[: len(filters)])),
             caption=f"The first {len(filters)} principal components of {PCA_DIGITS:,} training digits",
+            alt=f"The first {len(filters)} principal components of {PCA_DIGITS:,} training digits, as grey images",
         )
     st.caption(
         "Mid-grey is a zero weight; white and black are each image's largest positive and negative weights in the "

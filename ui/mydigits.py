@@ -71,8 +71,9 @@ def _gallery(mine: DigitSet) -> None:
     st.caption(f"**{len(mine)} digits** ({per_label})" + (f"; the last {GALLERY} shown" if len(mine) > GALLERY else ""))
     shown = range(max(0, len(mine) - GALLERY), len(mine))
     st.image(
-        [enlarge(mine.images[i] / 255.0, 2) for i in shown], caption=[str(mine.labels[i]) for i in shown], width=42
-    )
+        [enlarge(mine.images[i] / 255.0, 2) for i in shown], caption=[str(mine.labels[i]) for i in shown], width=42,
+        alt=[f"Your digit labelled {mine.labels[i]}" for i in shown],
+    )  # fmt: skip
     a, b, _ = st.columns([1, 1, 2])
     if a.button("Remove the last", icon=":material/undo:", key="my_digits_remove_last", width="stretch"):
         st.session_state[KEY] = handwriting.remove(mine, -1)
