@@ -5,12 +5,12 @@ axe-core comes from components/ (npm ci, pinned by its lock file); it is injecte
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from bench.load import CHROMIUM, FLAGS, server
+from bench.load import CHROMIUM, server
+from tests.chromium import chromium_page, require
 
 ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / "components" / "node_modules" / "axe-core" / "axe.min.js"
@@ -19,11 +19,7 @@ BLOCKING = ("serious", "critical")
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-for needed, how in ((CHROMIUM, "apt-get install chromium"), (AXE, "scripts/setup.sh --dev runs npm ci")):
-    if not os.path.exists(needed):
-        if os.environ.get("CI"):
-            raise RuntimeError(f"{needed} is missing: .ci/run should have installed it ({how})")
-        pytest.skip(f"{needed} not installed ({how})", allow_module_level=True)
+require((CHROMIUM, "apt-get install chromium"), (str(AXE), "scripts/setup.sh --dev runs npm ci in components/"))
 
 
 @pytest.fixture(scope="module", name="server")
@@ -34,14 +30,8 @@ def running_server():
 
 @pytest.fixture(scope="module")
 def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
+    with chromium_page() as page:
         yield page
-        browser.close()
 
 
 def settle(page) -> None:

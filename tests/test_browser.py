@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import re
 import time
 from pathlib import Path
@@ -12,17 +11,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.load import CHROMIUM, FLAGS, server
+from bench.load import CHROMIUM, server
+from tests.chromium import chromium_page, require
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run should have installed Debian's chromium")
-    pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)", allow_module_level=True)
+require((CHROMIUM, "apt-get install chromium"))
 
 
 @pytest.fixture(scope="module", name="server")
@@ -34,15 +31,9 @@ def running_server():
 
 @pytest.fixture(scope="module")
 def page(server):
-    from playwright.sync_api import sync_playwright
-
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
+    with chromium_page() as page:
         yield page
-        browser.close()
 
 
 def _draw_seven(page) -> None:

@@ -25,6 +25,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from bench.load import CHROMIUM, FLAGS, free_port
+from tests.chromium import require
 from tests.tiny import TINY_RECIPE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,11 +39,7 @@ TRAIN_S = 180  # a tiny model's retrain takes seconds alone; other agents share 
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-for _path, _package in ((CHROMIUM, "chromium"), (HAPROXY, "haproxy")):
-    if not os.path.exists(_path):
-        if os.environ.get("CI"):
-            raise RuntimeError(f"{_path} is missing: .ci/run should have installed Debian's {_package}")
-        pytest.skip(f"{_path} not installed (apt-get install {_package})", allow_module_level=True)
+require((CHROMIUM, "apt-get install chromium"), (HAPROXY, "apt-get install haproxy"))
 
 
 @dataclass
