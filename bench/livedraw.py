@@ -4,12 +4,14 @@
 
 Starts its own `streamlit run app.py` on 127.0.0.1 (or, with --site, serves an offline folder from
 `python -m ae export --site DIR` with `python -m http.server`), opens the Draw page in a fresh browser profile and:
-- counts the bytes a first-time visitor downloads (the network's encoded bytes, from Chromium's DevTools protocol),
-  and what a second visit in the same profile downloads again;
-- times the first reconstruction: from navigation start until the models are loaded, and until the first stroke
-  (drawn as soon as the pad is ready) shows every model's MSE;
-- draws --strokes strokes and reads the page's own performance marks: per frame, all Draw-page models plus the
-  classifier (inference), and the whole frame (preprocessing + inference + drawing the results);
+- counts the bytes a first-time visitor downloads (the network's encoded bytes, from Chromium's DevTools protocol)
+  for the default view and after "Show every model", and what a second visit in the same profile downloads again;
+- times the default view: from navigation start until the pad is ready (its models loaded), and until the first
+  stroke (drawn as soon as the pad is ready) shows a reconstruction; the app runs on a just-started server with an
+  empty workspace;
+- draws --strokes strokes in the default view and again with every model shown, and reads the page's own figures:
+  per frame, the models shown plus the classifier (inference), and the whole frame (preprocessing + inference +
+  drawing the results);
 - counts the websocket messages the page sends to the server during the strokes (a rerun request is one).
 """
 
@@ -17,16 +19,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load import CHROMIUM, FLAGS, server  # noqa: E402
+from bench.load import CHROMIUM, FLAGS, free_port, server  # noqa: E402
+
+HAPROXY = "/usr/sbin/haproxy"
 
 IFRAME = 'iframe[title*="live_draw"]'
 
@@ -100,7 +109,24 @@ def stroke(page, frame, rng: random.Random) -> None:
     page.mouse.up()
 
 
+FRAMES_JS = (
+    "() => { const l = window.__liveDraw; const r = {frames: l.frames, infer: l.infer, classify: l.classify, "
+    "engines: l.engines}; l.frames = []; l.infer = []; l.classify = []; return r; }"
+)
+
+
+def draw(page, frame, strokes: int, rng: random.Random) -> dict:
+    """``strokes`` strokes; the page's per-frame figures over them (and the counters are reset)."""
+    frame.locator("#clear").click()
+    frame.locator("body").evaluate(FRAMES_JS)
+    for _ in range(strokes):
+        stroke(page, frame, rng)
+    time.sleep(0.5)
+    return frame.locator("body").evaluate(FRAMES_JS)
+
+
 def visit(browser_context, url: str, frame_of, strokes: int) -> dict:
+    """One visit: the default view (ready, first reconstruction, bytes, frames), then every model shown."""
     page = browser_context.new_page()
     page.set_default_timeout(180_000)
     traffic = Traffic(page)
@@ -115,20 +141,21 @@ def visit(browser_context, url: str, frame_of, strokes: int) -> dict:
     stroke(page, frame, rng)
     frame.locator("[data-model][data-mse]").first.wait_for()
     first = time.perf_counter() - t0
-    before = len(sent)
-    frame.locator("#clear").click()
-    for _ in range(strokes):
-        stroke(page, frame, rng)
-    time.sleep(0.5)
-    live = frame.locator("body").evaluate(
-        "() => { const l = window.__liveDraw; return {frames: l.frames, infer: l.infer, classify: l.classify}; }"
-    )
-    models = frame.locator("[data-model]").count()
     page.wait_for_timeout(1000)  # late responses count too
+    shown, default_bytes, default_kinds = frame.locator("[data-model]").count(), traffic.total(), traffic.by_kind()
+    before = len(sent)
+    default = draw(page, frame, strokes, rng)
     reruns, fragments = page_reruns(sent[before:])
-    result = {"ready_s": ready, "first_s": first, "bytes": traffic.total(), "largest": traffic.largest(),
-              "kinds": traffic.by_kind(), "page_reruns": reruns, "fragment_reruns": fragments, "models": models,
-              **live}  # fmt: skip
+    every = {"frames": [], "infer": [], "classify": [], "engines": {}}
+    if frame.locator("#more").is_visible():
+        frame.locator("#more").click()
+        frame.locator("#status").filter(has_text="running in your browser").wait_for()
+        every = draw(page, frame, strokes, rng)
+    page.wait_for_timeout(1000)
+    result = {"ready_s": ready, "first_s": first, "bytes": default_bytes, "kinds": default_kinds, "shown": shown,
+              "all_bytes": traffic.total(), "largest": traffic.largest(), "all_kinds": traffic.by_kind(),
+              "models": frame.locator("[data-model]").count(), "page_reruns": reruns, "fragment_reruns": fragments,
+              "default": default, "every": every}  # fmt: skip
     page.close()
     return result
 
@@ -138,6 +165,9 @@ def main() -> int:
     parser.add_argument("--strokes", type=int, default=20)
     parser.add_argument("--site", type=Path, help="an offline folder (python -m ae export --site DIR) to serve")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--balancer", action="store_true", help="visit through deploy/haproxy.cfg (gzip on), as a class would"
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -145,8 +175,10 @@ def main() -> int:
 
     if args.site:
         where, frame_of = static_server(args.site), (lambda page: page)
-    else:
-        where, frame_of = server(), (lambda page: page.frame_locator(IFRAME))
+    else:  # a just-started server with an empty workspace: what a teacher meets at the start of a lesson
+        os.environ["AELAB_HOME"] = tempfile.mkdtemp(prefix="aelab-livedraw-")
+        where = balanced() if args.balancer else server()
+        frame_of = lambda page: page.frame_locator(IFRAME)  # noqa: E731
     with where as started, sync_playwright() as p:
         url = started if isinstance(started, str) else started[0]
         url = f"{url}/index.html" if args.site else url
@@ -159,27 +191,69 @@ def main() -> int:
     return 0
 
 
-def report(first: dict, again: dict, args) -> None:
-    p50, p95, worst = quantiles(first["infer"])
-    f50, f95, fworst = quantiles(first["frames"])
-    print(f"mode: {'offline site' if args.site else 'app (streamlit)'}; {first['models']} models + the classifier")
-    print(f"frames measured: {len(first['frames'])} over {args.strokes} strokes")
-    print(f"per-frame inference (all models + classifier): p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {worst:.1f} ms")
-    print(f"per-frame total (preprocess + inference + drawing): p50 {f50:.1f} ms, p95 {f95:.1f} ms, max {fworst:.1f}")
-    print(f"first visit: models ready {first['ready_s']:.2f} s, first reconstruction {first['first_s']:.2f} s")
-    print(f"first visit downloaded {first['bytes'] / 1e6:.2f} MB; largest: " +
-          ", ".join(f"{u} {b / 1e6:.2f} MB" for u, b in first["largest"]))  # fmt: skip
-    print("  by kind: " + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in sorted(first["kinds"].items())))
-    print(f"second visit: models ready {again['ready_s']:.2f} s, downloaded {again['bytes'] / 1e6:.3f} MB; largest: "
-          + ", ".join(f"{u} {b / 1e3:.0f} kB" for u, b in again["largest"][:3]))  # fmt: skip
-    c50, c95, _ = quantiles(first["classify"])
-    print(f"  of which the classifier: p50 {c50:.1f} ms, p95 {c95:.1f} ms")
-    print(
-        f"page reruns asked of the server during {args.strokes} strokes: {first['page_reruns']} (and "
-        f"{first['fragment_reruns']} runs of the sidebar's timed fragment, which runs drawing or not)"
+def frames_line(label: str, run: dict) -> str:
+    if len(run["frames"]) < 2:
+        return f"{label}: no frames"
+    p50, p95, worst = quantiles(run["infer"])
+    f50, f95, fworst = quantiles(run["frames"])
+    c50, c95, _ = quantiles(run["classify"]) if len(run["classify"]) > 1 else (0, 0, 0)
+    return (
+        f"{label}: {len(run['frames'])} frames; inference p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {worst:.1f}; "
+        f"whole frame p50 {f50:.1f} ms, p95 {f95:.1f} ms, max {fworst:.1f}; classifier p50 {c50:.1f}, "
+        f"p95 {c95:.1f} ms; graphs run by {run['engines']}"
     )
+
+
+def report(first: dict, again: dict, args) -> None:
+    kinds = lambda k: ", ".join(f"{n} {v / 1e6:.3f} MB" for n, v in sorted(k.items()))  # noqa: E731
+    mode = "offline site" if args.site else "app (streamlit), empty workspace" + (", behind HAProxy" * args.balancer)
+    print(f"CPU: {cpu_model()}; mode: {mode}")
+    print(f"first visit, default view ({first['shown']} models + the classifier): pad ready {first['ready_s']:.2f} s, "
+          f"first reconstruction {first['first_s']:.2f} s, downloaded {first['bytes'] / 1e6:.3f} MB")  # fmt: skip
+    print(f"  by kind: {kinds(first['kinds'])}")
+    print(f"first visit, every model shown ({first['models']}): downloaded {first['all_bytes'] / 1e6:.3f} MB in all")
+    print(f"  by kind: {kinds(first['all_kinds'])}")
+    print("  largest: " + ", ".join(f"{u} {b / 1e6:.3f} MB" for u, b in first["largest"]))
+    print(frames_line(f"default view, {args.strokes} strokes", first["default"]))
+    print(frames_line(f"every model, {args.strokes} strokes", first["every"]))
+    print(f"second visit: pad ready {again['ready_s']:.2f} s, downloaded {again['bytes'] / 1e3:.1f} kB (default view); "
+          "largest: " + ", ".join(f"{u} {b / 1e3:.1f} kB" for u, b in again["largest"][:3]))  # fmt: skip
+    print(f"page reruns asked of the server during {args.strokes} strokes: {first['page_reruns']} (and "
+          f"{first['fragment_reruns']} runs of the sidebar's timed fragment, which runs drawing or not)")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps({"first": first, "again": again}, indent=1))
+
+
+@contextmanager
+def balanced():
+    """A server behind HAProxy with deploy/haproxy.cfg (both replica slots on the one server); yields its URL."""
+    port = free_port()
+    with server() as (url, health, pid):
+        app = url.removeprefix("http://")
+        env = {**os.environ, "AELAB_LISTEN": f"127.0.0.1:{port}", "AELAB_APP1": app, "AELAB_APP2": app}
+        proc = subprocess.Popen([HAPROXY, "-db", "-f", str(ROOT / "deploy" / "haproxy.cfg")], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
+                        break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("haproxy did not start") from None
+                    time.sleep(0.1)
+            yield f"http://127.0.0.1:{port}", health, pid
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
 
 
 if __name__ == "__main__":

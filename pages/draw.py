@@ -47,7 +47,7 @@ if source == "Draw" and live_draw.enabled():
         st.caption(f"Live mode cannot run in this browser ({reason}): computing on the server.")
 if live:
     # The pad and every model's results, all in the browser: nothing comes back here while the pen moves.
-    live_digit = live_draw.live_draw()
+    live_digit = live_draw.live_draw(picked=st.query_params.get("model"))
 st.space("small")  # room for the canvas' toolbar, which pops up above it, clear of the input choice
 # Even halves: at 1024 px with the sidebar open, a 1 : 1.6 split clipped the canvas.
 left, right = st.columns(2, gap="medium")

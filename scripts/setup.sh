@@ -24,20 +24,19 @@ if [ ! -f "$stamp" ] || ! grep -qx "$want" "$stamp"; then
   echo "$want" >> "$stamp"
 fi
 
-# onnxruntime-web, for the Draw page's live mode and `python -m ae export --site`: installed from the npm registry at
-# the exact version and hashes of components/package-lock.json, never fetched when the app runs. Without npm the lab
-# still works, computing every drawing on the server.
+# onnxruntime-web, live Draw's fallback for a graph its own small interpreter cannot run, and axe-core for the
+# accessibility tests: installed from the npm registry at the exact versions and hashes of
+# components/package-lock.json, never fetched when the app runs.
 if command -v npm >/dev/null; then
   lock=$(sha256sum components/package-lock.json | cut -d' ' -f1)
   if [ ! -f components/node_modules/.aelab-installed ] || ! grep -qx "$lock" components/node_modules/.aelab-installed; then
     (cd components && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
     echo "$lock" > components/node_modules/.aelab-installed
   fi
-  # Every model as ONNX for the browser, ahead of the first visit (about a minute once; later runs reuse the files).
-  # Not for --dev: the tests export into their own workspaces.
-  if [ "${1:-}" != "--dev" ]; then
-    .venv/bin/python -m ae export --no-check >/dev/null 2>&1 || echo "note: python -m ae export failed; the Draw page exports on first use"
-  fi
 else
-  echo "note: npm not found: the Draw page will compute on the server (install Node.js 18+ for live mode)"
+  echo "note: npm not found: live Draw runs without its onnxruntime-web fallback, and the accessibility tests skip"
 fi
+
+# The shipped models as ONNX for live Draw (checkpoints/onnx, named by weights hash), so that no page visit exports
+# them: about 45 s once; later runs find them up to date in a second.
+.venv/bin/python -m ae export --shipped --no-check > /dev/null

@@ -1,4 +1,6 @@
-"""ONNX export (ae.export): onnxruntime agrees with torch, files are named by weights hash and follow retrains."""
+"""ONNX export (ae.export): onnxruntime agrees with torch within each file's precision bound (weights stored as int8,
+float16 or float32: ae.export.compact), files are named by weights hash and follow retrains, the shipped models'
+files made at setup are used as they are."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from ae.export import onnx_files
+from ae.export import compact, onnx_files
 from ae.measure.one_digit import reconstruct_digit
 from ae.storage import catalogue, checkpoints
 from ae.storage.catalogue import REGISTRY
@@ -36,9 +38,52 @@ def test_onnxruntime_matches_torch_on_1000_test_digits(exported, mnist, name):
     assert e.sha == meta["weights_sha256"][:12]
     assert all(f.startswith(f"{name}-{e.sha}") for f in e.files.values())
     images = mnist.test_images()[:1000].contiguous()
-    assert onnx_files.parity(e, out, model, images) <= onnx_files.PARITY_TOLERANCE
+    measured = onnx_files.fidelity(e, out, model, images)
+    assert e.precision in compact.PRECISIONS
+    assert measured.max_diff <= compact.BOUNDS[e.precision], measured
+    assert measured.holds() or e.precision == "fp32", measured  # the MSE within 1%, no reading changed
     one = onnx_files.run_onnx(e, out, images[:1].numpy())  # the batch is dynamic: one digit as well as 1,000
     assert one.shape[0] == 1
+
+
+@pytest.mark.parametrize("precision", ["fp16", "int8"])
+def test_compact_weights_shrink_the_file_and_stay_within_their_bound(exported, mnist, tmp_path, precision):
+    done, _ = exported
+    model, _ = checkpoints.load("linear-32", checkpoints.SHIPPED_DIR, REGISTRY)
+    e = done["linear-32"]
+    raw = {role: onnx_files.onnx_bytes(*args) for role, args in _halves(model).items()}
+    for role, name in e.files.items():
+        (tmp_path / name).write_bytes(compact.compact(raw[role], precision))
+    small = sum((tmp_path / f).stat().st_size for f in e.files.values())
+    assert small < sum(len(b) for b in raw.values()) / (1.9 if precision == "fp16" else 3.0)
+    got = onnx_files.fidelity(onnx_files.Exported(e.name, e.sha, "", e.files, precision=precision), tmp_path, model,
+                              mnist.test_images()[:500].contiguous())  # fmt: skip
+    assert got.max_diff <= compact.BOUNDS[precision] and abs(got.mse_onnx - got.mse_torch) <= 0.01 * got.mse_torch
+
+
+def _halves(model) -> dict:
+    x = torch.rand(2, 1, 28, 28)
+    with torch.inference_mode():
+        z = model.encode(x)
+    return {"encoder": (onnx_files._Part(model, "encode"), x, ("x", "z")),
+            "decoder": (onnx_files._Part(model, "decode"), z.clone(), ("z", "y"))}  # fmt: skip
+
+
+def test_a_visit_uses_the_files_made_at_setup_and_exports_nothing(tmp_path):
+    """find_one links the prebuilt files (python -m ae export --shipped) into the serving folder; with none there it
+    exports nothing and says the model is still to be made."""
+    shipped, out = tmp_path / "shipped", tmp_path / "served"
+    shipped.mkdir()
+    registry = {TINY_LINEAR.name: TINY_LINEAR}
+    torch.manual_seed(0)
+    checkpoints.save(TINY_LINEAR.build(), {}, TINY_LINEAR, shipped)
+    source = checkpoints.Folders(shipped)
+    assert onnx_files.find_one(TINY_LINEAR.name, source, registry, out) is None  # nothing made yet: pending
+    assert not list(out.glob("*.onnx"))
+    made = onnx_files.export_one(TINY_LINEAR.name, source, registry, onnx_files.prebuilt_dir(source))
+    found = onnx_files.find_one(TINY_LINEAR.name, source, registry, out)
+    assert found == made
+    assert {p.name for p in out.glob("*.onnx")} == set(made.files.values())
 
 
 def test_browser_and_server_paths_give_the_same_mse(exported, mnist):
@@ -72,7 +117,7 @@ def test_a_changed_checkpoint_is_exported_again_under_its_new_hash(tmp_path):
     assert {p.name for p in out.glob("*.onnx")} == set(second.files.values())  # the old version is gone
     loaded, _ = checkpoints.load(TINY_LINEAR.name, workspace, registry)
     x = torch.rand(5, 1, 28, 28)
-    assert onnx_files.parity(second, out, loaded, x) <= onnx_files.PARITY_TOLERANCE
+    assert onnx_files.fidelity(second, out, loaded, x).max_diff <= compact.BOUNDS[second.precision]
 
 
 def test_cli_writes_onnx_files_and_a_manifest(tmp_path, monkeypatch):

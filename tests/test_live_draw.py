@@ -1,4 +1,4 @@
-"""Live Draw in real headless Chromium: the models run in the page (onnxruntime-web) while the pen moves.
+"""Live Draw in real headless Chromium: the models run in the page (its own ONNX interpreter) while the pen moves.
 
 In the app (the Draw page's default), with the mouse and with touch input on an emulated phone; a model retrained
 in the app reaches the browser under its new weights hash; and the JavaScript port of the MNIST preprocessing
@@ -191,6 +191,26 @@ def browser():
         b.close()
 
 
+def test_the_default_view_fetches_only_the_models_it_shows(live_server, browser):
+    """linear-32 (a seed model) is on the strip at once; conv-1 waits behind "Show every model", its files unfetched."""
+    url, _, models = live_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    fetched = []
+    page.on("request", lambda r: fetched.append(r.url))
+    page.goto(url)
+    frame = page.frame_locator(IFRAME)
+    wait_for_live(frame, timeout=120_000)
+    assert frame.locator("[data-model]").count() == 1
+    assert not any("conv-1" in u for u in fetched) and not any("/ort-" in u for u in fetched), fetched
+    frame.get_by_role("button", name="Show every model").click()
+    draw_live(page, frame)
+    expect_seven(frame, models)
+    assert any("conv-1" in u for u in fetched)
+    assert frame.locator("body").evaluate("() => window.__liveDraw.engines.ort") == 0  # no onnxruntime-web needed
+    page.close()
+
+
 def test_mouse_drawing_reconstructs_with_every_model_before_the_pen_lifts(live_server, browser):
     url, _, models = live_server
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -200,6 +220,8 @@ def test_mouse_drawing_reconstructs_with_every_model_before_the_pen_lifts(live_s
     page.goto(url)
     frame = page.frame_locator(IFRAME)
     wait_for_live(frame, timeout=120_000)
+    frame.get_by_role("button", name="Show every model").click()
+    wait_for_live(frame)
     before = len(sent)
     draw_live(page, frame, lift=False)
     _, mses = expect_seven(frame, models)  # the pen is still down
@@ -222,6 +244,7 @@ def test_touch_drawing_on_a_phone(live_server, browser):
     page.goto(url)
     frame = page.frame_locator(IFRAME)
     wait_for_live(frame, timeout=120_000)
+    frame.locator("#more").dispatch_event("click")  # a tap would scroll the pad under Streamlit's header
     frame.locator(PAD).scroll_into_view_if_needed()
     scrolled = page.evaluate("() => [...document.querySelectorAll('*')].map(e => e.scrollTop).reduce((a, b) => a + b)")
     touch_stroke(page, frame, SEVEN[0], end=False)
@@ -287,15 +310,16 @@ def test_a_retrained_model_reaches_the_browser_under_its_new_hash(live_server, b
         page.close()
 
 
-def test_a_browser_without_webassembly_falls_back_to_the_server(live_server, browser):
-    from bench.load import CANVAS
-
+def test_a_browser_without_webassembly_still_draws_live(live_server, browser):
+    """The page's interpreter is plain JavaScript: no WebAssembly needed for the shipped families."""
     url, _, _ = live_server
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.add_init_script("delete globalThis.WebAssembly")  # in every frame, the component's too
     page = context.new_page()
     page.set_default_timeout(60_000)
     page.goto(url)
-    page.get_by_text("Live mode cannot run in this browser (no WebAssembly)").wait_for()
-    page.locator(CANVAS).wait_for()  # today's canvas, computing on the server
+    frame = page.frame_locator(IFRAME)
+    wait_for_live(frame, timeout=120_000)
+    draw_live(page, frame)
+    frame.locator('[data-model="linear-32"][data-mse]').wait_for()
     context.close()

@@ -20,6 +20,8 @@ import torch
 from ae.compression import rd
 from ae.data import noise
 from ae.data.mnist import Mnist, load_mnist
+from ae.export import onnx_files
+from ae.export.background import EXPORTS
 from ae.measure import explore
 from ae.measure.compare import comparison_table
 from ae.measure.metrics import evaluate, measure_code, psnr, reconstruct, ssim
@@ -94,9 +96,34 @@ def data() -> Mnist:
     return load_mnist()
 
 
+LIVE_ENV = "AELAB_LIVE_DRAW"  # "0": the Draw page computes on the server only (tests of the server path)
+
+
+def live_enabled() -> bool:
+    return os.environ.get(LIVE_ENV, "1") != "0"
+
+
+def export_soon(name: str, key: str | None = None) -> None:
+    """Export ``name`` for the browser on the export thread (``key``: once per key), waiting for a core like any
+    heavy page work: no page visit waits for it."""
+
+    def job() -> None:
+        with one_core():
+            specs = {**registry(), CLASSIFIER.name: CLASSIFIER}
+            onnx_files.export_one(name, folders(), specs, onnx_files.models_dir())
+
+    EXPORTS.submit(key, job)
+
+
+def _export(name: str) -> None:
+    """A freshly trained model goes to the export thread (when live Draw is on)."""
+    if live_enabled():
+        export_soon(name)
+
+
 @st.cache_resource
 def _trainer(directory: str, registry_ref: str | None) -> Trainer:
-    return Trainer(data, active_registry, directory)
+    return Trainer(data, active_registry, directory, after=_export)
 
 
 def trainer() -> Trainer:

@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ae.data.mnist import load_mnist
+from ae.export import compact
 from ae.models.specs import ModelSpec
 from ae.runtime import workspace
 from ae.runtime.cores import torch_threads
@@ -34,7 +36,6 @@ from ae.storage.catalogue import CLASSIFIER as CLASSIFIER_SPEC
 CLASSIFIER = CLASSIFIER_SPEC.name
 HASH_CHARS = 12
 OPSET = 20  # torch's exporter targets it; onnxruntime-web 1.30 runs it
-PARITY_TOLERANCE = 1e-5  # max abs difference onnxruntime vs torch, promised by issue 19
 
 
 def export_home() -> Path:
@@ -55,6 +56,8 @@ class Exported:
     origin: str
     files: dict[str, str] = field(default_factory=dict)
     code_shape: list[int] = field(default_factory=list)
+    precision: str = "fp32"  # how its weights are stored (ae.export.compact)
+    max_diff: float = 0.0  # max |output - torch's| on the probe digits at that precision
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -99,68 +102,177 @@ def file_names(name: str, sha: str, classifier: bool = False) -> dict[str, str]:
     return {half: f"{name}-{sha}.{half}.onnx" for half in ("encoder", "decoder")}
 
 
-def _write_onnx(model: nn.Module, files: dict[str, str], out: Path) -> list[int]:
-    """Export ``model``'s graphs as ``files`` into ``out``; returns the code shape (without the batch)."""
-    model = model.to(memory_format=torch.contiguous_format)
+FORMAT = 2  # 2: weights stored compactly (ae.export.compact); files of another format are made again
+PROBE = 256  # test digits that decide a model's precision
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """What a precision costs a model on the probe digits, against torch: the max |diff| of each graph's output (the
+    decoder fed torch's code) and the reconstruction MSE (or, for the classifier, how many readings changed)."""
+
+    precision: str
+    max_diff: float
+    mse_torch: float = 0.0
+    mse_onnx: float = 0.0
+    readings_changed: int = 0
+
+    def holds(self) -> bool:
+        mse_ok = abs(self.mse_onnx - self.mse_torch) <= 0.01 * self.mse_torch
+        return self.max_diff <= compact.BOUNDS[self.precision] and mse_ok and self.readings_changed == 0
+
+
+def _probe() -> torch.Tensor:
+    return load_mnist().test_images()[:PROBE].contiguous()
+
+
+def fidelity(e: Exported, folder: Path, model: nn.Module, x: torch.Tensor) -> Fidelity:
+    """What the exported files compute for digits ``x`` against torch's model: reconstructions through both graphs
+    (a codec's decoder fed torch's code instead: one code value that rounds the other way would dwarf the weights'
+    precision), their MSE either way; for the classifier its logits and readings."""
+    model = copy.deepcopy(model).to(memory_format=torch.contiguous_format)
+    xs = x.numpy().astype(np.float32)
+    with torch.inference_mode(), torch_threads(1):
+        if "classifier" in e.files:
+            ref = model(x).float().numpy()
+            got = run_onnx(e, folder, xs)
+            changed = int((got.argmax(1) != ref.argmax(1)).sum())
+            return Fidelity(e.precision, float(np.abs(got - ref).max()), readings_changed=changed)
+        z = half(model, "encode")(x)
+        ref = half(model, "decode")(z).float().numpy()
+    got = run_onnx(e, folder, xs)
+    near = got
+    if hasattr(model, "export_decode"):
+        near = session(folder / e.files["decoder"]).run(None, {"z": z.float().numpy()})[0]
+    mse = (float(((ref - xs) ** 2).mean()), float(((got - xs) ** 2).mean()))
+    return Fidelity(e.precision, float(np.abs(near - ref).max()), *mse)
+
+
+def _graphs(model: nn.Module, files: dict[str, str]) -> tuple[dict[str, bytes], list[int]]:
+    """Each role's float32 ONNX bytes, and the code shape (without the batch)."""
     x = torch.rand(2, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     if "classifier" in files:
-        atomic_write(out / files["classifier"], onnx_bytes(model, x, ("x", "logits")))
-        return []
+        return {"classifier": onnx_bytes(model, x, ("x", "logits"))}, []
     with torch.inference_mode():
         z = half(model, "encode")(x)
-    atomic_write(out / files["encoder"], onnx_bytes(_Part(model, "encode"), x, ("x", "z")))
-    atomic_write(out / files["decoder"], onnx_bytes(_Part(model, "decode"), z.clone(), ("z", "y")))
-    _check_batches(model, files, out)
-    return list(z.shape[1:])
+    enc = onnx_bytes(_Part(model, "encode"), x, ("x", "z"))
+    return {"encoder": enc, "decoder": onnx_bytes(_Part(model, "decode"), z.clone(), ("z", "y"))}, list(z.shape[1:])
+
+
+def _write_onnx(model: nn.Module, files: dict[str, str], out: Path) -> dict:
+    """Export ``model``'s graphs as ``files`` into ``out``, each weight at the smallest precision whose cost holds
+    (int8, else float16, else float32); returns the code shape, the precision and what it costs."""
+    model = model.to(memory_format=torch.contiguous_format)
+    graphs, shape = _graphs(model, files)
+    for precision in reversed(compact.PRECISIONS):
+        for role, name in files.items():
+            atomic_write(out / name, compact.compact(graphs[role], precision))
+        measured = fidelity(Exported("", "", "", files, precision=precision), out, model, _probe())
+        if measured.holds() or precision == "fp32":
+            break
+    _check_batches(model, files, out, precision)
+    return {"code_shape": shape, **asdict(measured), "format": FORMAT}
 
 
 class ExportError(RuntimeError):
     """The exported graphs do not compute what the model does (e.g. the exporter fixed the batch size)."""
 
 
-def _check_batches(model: nn.Module, files: dict[str, str], out: Path) -> None:
-    """The exported pair runs one digit and three, and gives torch's answer: the exporter can silently fix a batch
-    dimension that a model's code pins (its graph then refuses any other batch). Such files are removed."""
-    e = Exported("", "", "", files)
+def _check_batches(model: nn.Module, files: dict[str, str], out: Path, precision: str) -> None:
+    """The exported pair runs one digit and three, and gives torch's answer within its precision's bound: the
+    exporter can silently fix a batch dimension that a model's code pins (its graph then refuses any other batch).
+    Such files are removed."""
+    e, bound = Exported("", "", "", files, precision=precision), compact.BOUNDS[precision]
     for n in (1, 3):
         x = torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(n))
         try:
-            diff = parity(e, out, model, x)
+            diff = fidelity(e, out, model, x).max_diff
         except Exception as err:  # onnxruntime's own error types: the graph refused this batch
             diff, why = float("inf"), f"{type(err).__name__}: {str(err)[:200]}"
         else:
             why = f"max |diff| {diff:.1e} against torch"
-        if not diff <= 1e-4:
+        if not diff <= bound:
             for f in files.values():
                 (out / f).unlink(missing_ok=True)
             raise ExportError(f"the exported graphs fail on a batch of {n} ({why})")
 
 
-def export_one(name: str, source: checkpoints.Folders, registry: dict[str, ModelSpec], out: Path) -> Exported:
-    """The ONNX files of the checkpoint that serves ``name``, exported into ``out`` unless already there (same
-    weights hash). Older versions of the same model in ``out`` are removed. Raises CheckpointError."""
+def prebuilt_dir(source: checkpoints.Folders) -> Path:
+    """Where ``python -m ae export --shipped`` (run by scripts/setup.sh) keeps the shipped models' ONNX files."""
+    return source.shipped / "onnx"
+
+
+def _info(folder: Path, name: str, sha: str, files: dict[str, str]) -> dict | None:
+    """The export's record of ``name``'s files in ``folder``, if they are all there in today's format."""
+    path = folder / f"{name}-{sha}.json"
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    ok = info.get("format") == FORMAT and all((folder / f).is_file() for f in files.values())
+    return info if ok else None
+
+
+def _link(src: Path, dest: Path) -> None:
+    dest.unlink(missing_ok=True)
+    try:
+        dest.hardlink_to(src)
+    except OSError:  # another file system: a copy (atomic, as every write here)
+        atomic_write(dest, src.read_bytes())
+
+
+def _adopt(source: checkpoints.Folders, name: str, sha: str, files: dict[str, str], out: Path) -> dict | None:
+    """The files of ``name`` from the prebuilt folder into ``out`` (made at setup, so a visit exports nothing)."""
+    pre = prebuilt_dir(source)
+    info = _info(pre, name, sha, files) if pre.resolve() != out.resolve() else None
+    if info is None:
+        return None
+    for f in [*files.values(), f"{name}-{sha}.json"]:
+        _link(pre / f, out / f)
+    return info
+
+
+def _exported(name: str, sha: str, origin: str, files: dict[str, str], info: dict) -> Exported:
+    return Exported(name, sha, origin, files, info["code_shape"], info["precision"], info["max_diff"])
+
+
+def _target(name: str, source: checkpoints.Folders, registry: dict[str, ModelSpec]) -> tuple[Path, str, str, dict]:
+    """(checkpoint folder, origin, weights hash, ONNX file names) of the checkpoint that serves ``name``."""
     folder, origin = source.resolve(name, registry)
-    meta = checkpoints.read_sidecar(name, folder)
-    sha = weights_hash(meta)
-    is_classifier = registry[name].family == "classifier"
-    files = file_names(name, sha, is_classifier)
+    sha = weights_hash(checkpoints.read_sidecar(name, folder))
+    return folder, origin, sha, file_names(name, sha, registry[name].family == "classifier")
+
+
+def find_one(name: str, source: checkpoints.Folders, registry: dict[str, ModelSpec], out: Path) -> Exported | None:
+    """``name``'s files in ``out`` (or linked there from the prebuilt folder) without exporting anything: None when
+    they still have to be made. Raises CheckpointError, and ExportError for weights the exporter refused."""
+    _, origin, sha, files = _target(name, source, registry)
+    if (out / f"{name}-{sha}.failed").exists():
+        raise ExportError((out / f"{name}-{sha}.failed").read_text())
     out.mkdir(parents=True, exist_ok=True)
-    shape_file = out / f"{name}-{sha}.json"
+    info = _info(out, name, sha, files) or _adopt(source, name, sha, files, out)
+    return None if info is None else _exported(name, sha, origin, files, {**info, "origin": origin})
+
+
+def export_one(name: str, source: checkpoints.Folders, registry: dict[str, ModelSpec], out: Path) -> Exported:
+    """The ONNX files of the checkpoint that serves ``name`` in ``out``: found there or in the prebuilt folder (same
+    weights hash), else exported. Older versions of the same model in ``out`` are removed. Raises CheckpointError."""
+    folder, origin, sha, files = _target(name, source, registry)
+    out.mkdir(parents=True, exist_ok=True)
     failed = out / f"{name}-{sha}.failed"  # the exporter's verdict on these weights, kept: it costs seconds
     with filelock.FileLock(str(out / f".{name}.lock")):
-        if failed.exists():
-            raise ExportError(failed.read_text())
-        if not all((out / f).exists() for f in files.values()) or not shape_file.exists():
-            model, meta = checkpoints.load(name, folder, registry)  # validated: hash, shapes, finite weights
+        found = find_one(name, source, registry, out)
+        if found is None:
+            model, _ = checkpoints.load(name, folder, registry)  # validated: hash, shapes, finite weights
             try:
-                shape = _write_onnx(model, files, out)
+                info = _write_onnx(model, files, out)
             except ExportError as e:
                 atomic_write(failed, str(e).encode())
                 raise
-            atomic_write(shape_file, json.dumps({"code_shape": shape, "origin": origin}).encode())
-        shape = json.loads(shape_file.read_text())["code_shape"]
+            atomic_write(out / f"{name}-{sha}.json", json.dumps({**info, "origin": origin}).encode())
+            found = _exported(name, sha, origin, files, info)
         _prune(out, name, sha)
-    return Exported(name, sha, origin, files, shape)
+    return found
 
 
 def _prune(out: Path, name: str, sha: str) -> None:
@@ -202,11 +314,35 @@ def export_all(
     return done, failed
 
 
+def find_all(
+    source: checkpoints.Folders, registry: dict[str, ModelSpec], out: Path
+) -> tuple[list[Exported], list[Exported], dict[str, str]]:
+    """What a page visit may use without exporting: (models whose files are ready, models still to export (their
+    precision "pending"), {name: why not} for checkpoints that cannot be used or exported)."""
+    specs = {**registry, CLASSIFIER: CLASSIFIER_SPEC}
+    ready, pending, failed = [], [], {}
+    for name in specs:
+        try:
+            found = find_one(name, source, specs, out)
+        except checkpoints.MissingCheckpoint:
+            continue
+        except (checkpoints.CheckpointError, ExportError) as e:
+            failed[name] = f"{e.reason}: {e.detail}" if isinstance(e, checkpoints.CheckpointError) else str(e)
+            continue
+        if found is None:
+            _, origin, sha, files = _target(name, source, specs)
+            pending.append(Exported(name, sha, origin, files, precision="pending"))
+        else:
+            ready.append(found)
+    return ready, pending, failed
+
+
 def manifest(exported: list[Exported]) -> dict:
-    """What the browser needs: each autoencoder's files and the classifier's, in registry order."""
+    """What the browser needs: each autoencoder's files and the classifier's, in the order given (registry order).
+    A model whose precision is "pending" is being exported: the browser looks for its files until they appear."""
     models = [e.as_dict() for e in exported if e.name != CLASSIFIER]
     classifier = next((e.as_dict() for e in exported if e.name == CLASSIFIER), None)
-    return {"format": "aelab-onnx", "version": 1, "models": models, "classifier": classifier}
+    return {"format": "aelab-onnx", "version": FORMAT, "models": models, "classifier": classifier}
 
 
 def copy_files(exported: list[Exported], src: Path, dest: Path) -> list[Path]:

@@ -4,8 +4,10 @@ One layout serves both uses: the app declares its custom component on ``onnx_fil
 and ``python -m ae export --site DIR`` writes the same files plus ``manifest.json`` and a few test digits as the
 offline edition, which any static web server serves with no Python.
 
-onnxruntime-web comes from the npm registry: ``scripts/setup.sh`` runs ``npm ci`` in ``components/`` (its
-``package-lock.json`` pins the version and the files' hashes), and nothing is fetched when the app runs.
+The page runs the models with its own small interpreter (``tinyonnx.mjs``). onnxruntime-web is the fallback for a
+graph with an op that interpreter lacks, fetched only then: it comes from the npm registry (``scripts/setup.sh`` runs
+``npm ci`` in ``components/``, whose ``package-lock.json`` pins the version and the files' hashes), and nothing is
+fetched when the app runs. Without it, such a model is listed as unable to run in the browser.
 """
 
 from __future__ import annotations
@@ -22,27 +24,22 @@ from ae.runtime.fileio import atomic_write
 
 ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "components" / "live_draw"
-FRONTEND_FILES = ("index.html", "live.js", "preprocess.js")
+FRONTEND_FILES = ("index.html", "live.js", "preprocess.js", "tinyonnx.mjs")
 ORT_PACKAGE = ROOT / "components" / "node_modules" / "onnxruntime-web"
 # The WebAssembly build alone (no WebGL/WebGPU): the ES module with its loader inlined, and the SIMD binary.
 ORT_FILES = ("ort.wasm.bundle.min.mjs", "ort-wasm-simd-threaded.wasm")
 TEST_DIGITS = 12
 
 
-class RuntimeMissing(RuntimeError):
-    """onnxruntime-web is not installed (scripts/setup.sh installs it with npm)."""
-
-
-def runtime() -> dict:
-    """Where the page finds onnxruntime-web: a folder named by its version, so the browser may cache it for good."""
+def runtime() -> dict | None:
+    """Where the page finds onnxruntime-web (a folder named by its version, so the browser may cache it for good), or
+    None when it is not installed (scripts/setup.sh installs it with npm)."""
     try:
         version = json.loads((ORT_PACKAGE / "package.json").read_text())["version"]
-    except (OSError, ValueError, KeyError) as e:
-        raise RuntimeMissing(
-            f"onnxruntime-web is not installed in {ORT_PACKAGE.parent}; run scripts/setup.sh (needs npm)"
-        ) from e
+    except (OSError, ValueError, KeyError):
+        return None
     if not all((ORT_PACKAGE / "dist" / f).is_file() for f in ORT_FILES):
-        raise RuntimeMissing(f"onnxruntime-web {version} lacks {', '.join(ORT_FILES)}; run scripts/setup.sh again")
+        return None
     return {"dir": f"ort-{version}", "wasm": ORT_FILES[1], "version": version}
 
 
@@ -52,12 +49,14 @@ def _copy_if_changed(src: Path, dest: Path) -> None:
         atomic_write(dest, data)
 
 
-def install_frontend(root: Path) -> dict:
+def install_frontend(root: Path) -> dict | None:
     """The component's files and onnxruntime-web's into ``root`` (only what changed); returns ``runtime()``."""
     info = runtime()
     root.mkdir(parents=True, exist_ok=True)
     for name in FRONTEND_FILES:
         _copy_if_changed(FRONTEND / name, root / name)
+    if info is None:
+        return None
     ort_dir = root / info["dir"]
     ort_dir.mkdir(exist_ok=True)
     for name in ORT_FILES:
@@ -94,11 +93,20 @@ OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR
 """
 
 
-def page_manifest(exported: list[onnx_files.Exported], info: dict, unavailable: dict[str, str] | None = None) -> dict:
-    """What the page is given: the models and classifier (onnx_files.manifest), where the runtime is, and which
-    models cannot run in the browser (name: why)."""
+def page_manifest(
+    exported: list[onnx_files.Exported],
+    info: dict | None,
+    unavailable: dict[str, str] | None = None,
+    shown: set[str] | None = None,
+) -> dict:
+    """What the page is given: the models and classifier (onnx_files.manifest), where the fallback runtime is, which
+    models cannot run in the browser (name: why), and which models the page shows (and fetches) before the student
+    asks for the others (``shown``; None: all of them)."""
     short = {name: why.split(":")[0] for name, why in (unavailable or {}).items()}
-    return {**onnx_files.manifest(exported), "runtime": info, "base": "models/", "unavailable": short}
+    man = onnx_files.manifest(exported)
+    for m in man["models"]:
+        m["shown"] = shown is None or m["name"] in shown
+    return {**man, "runtime": info, "base": "models/", "unavailable": short}
 
 
 def test_digits(count: int = TEST_DIGITS) -> list[dict]:

@@ -10,6 +10,7 @@ Bounds hold here, where runs are started, whatever the page offers: at most ``MA
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -59,10 +60,16 @@ class Trainer:
     two one-thread runs side by side on 2 cores, a two-thread run alone."""
 
     def __init__(
-        self, load_data: Callable[[], Mnist], registry: Registry, directory: Path | str, workers: int = 2
+        self,
+        load_data: Callable[[], Mnist],
+        registry: Registry,
+        directory: Path | str,
+        workers: int = 2,
+        after: Callable[[str], object] | None = None,
     ) -> None:
         # A callable registry is asked anew at every start: models built in the lab join it while the server runs.
-        self._load_data, self._directory = load_data, directory
+        # ``after(name)`` runs on the job's thread once its checkpoint is written (the app exports it for the browser).
+        self._load_data, self._directory, self._after = load_data, directory, after
         self._registry_now = registry if callable(registry) else lambda: registry
         self._registry: dict[str, ModelSpec] = {}  # the spec of every job, as it was when the job was queued
         self._lock = threading.Condition()
@@ -191,6 +198,10 @@ class Trainer:
                 self.generation += 1
             message = f"test MSE {m['test_mse']:.5f} after {len(meta['history'])} epochs, {meta['wall_time_s']:.0f} s"
             self._finish(name, "done", message, fraction=1.0, history=meta["history"])
+            if self._after is not None:
+                # The checkpoint is written and the job done: should this fail, a page visit queues the export.
+                with contextlib.suppress(Exception):
+                    self._after(name)
 
     def _update(self, name: str, **values) -> None:
         with self._lock:

@@ -5,18 +5,19 @@
 // Test contract (issue 19): each model's reconstruction is an element with data-model="<name>" and
 // data-mse="<value>"; the input's reading is the element with data-reads="<digit>".
 import { canvasToMnist, inkExtent, inkFromRgba, SIZE, SMALL_INK } from "./preprocess.js";
+import { Graph, Unsupported } from "./tinyonnx.mjs";
 
 const PIXELS = SIZE * SIZE;
 const STROKE = 16; // ae.data.preprocess.CANVAS_STROKE on its 256-pixel canvas: MNIST's pen
-const CACHE = "aelab-live-v1"; // hash- and version-named files only: their content never changes
+const CACHE = "aelab-live-v2"; // hash- and version-named files only: their content never changes
 const embedded = new URLSearchParams(location.search).has("streamlitUrl");
 const $ = (id) => document.getElementById(id);
 const pad = $("pad");
 const ctx = pad.getContext("2d", { willReadFrequently: true });
 const live = (window.__liveDraw = {
-  frames: [], infer: [], classify: [], ready: false, firstResultAt: null, fallback: null, input: null, hashes: {}, error: null,
+  frames: [], infer: [], classify: [], engines: { tiny: 0, ort: 0 }, ready: false, firstResultAt: null, fallback: null, input: null, hashes: {}, error: null,
 });
-const state = { lastReads: new Map(), strokes: [], current: null, background: null, digits: [], nextDigit: 0, models: [], classifier: null, selected: null, key: "", sent: 0,
+const state = { lastReads: new Map(), strokes: [], current: null, background: null, digits: [], nextDigit: 0, models: [], classifier: null, selected: null, key: "", sent: 0, showAll: false, version: 0, turn: 0, latest: new Map(), behind: false,
   framePending: false, busy: false, dirty: false, ort: null, manifest: null };
 const sessions = new Map();
 
@@ -48,8 +49,10 @@ async function cachedBytes(url) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
+// onnxruntime-web, fetched only for a graph the small interpreter cannot run (14 MB of WebAssembly, 3.7 MB compressed).
 async function runtime(manifest) {
   if (state.ort) return state.ort;
+  if (!manifest.runtime) throw new Unsupported("onnxruntime-web is not installed on the server");
   const dir = manifest.runtime.dir;
   const ort = await import(`./${dir}/ort.wasm.bundle.min.mjs`);
   ort.env.wasm.numThreads = 1; // threads need cross-origin isolation, which an iframe in Streamlit does not have
@@ -58,39 +61,92 @@ async function runtime(manifest) {
   return ort;
 }
 
-function session(ort, base, file) {
-  if (!sessions.has(file)) {
-    const made = cachedBytes(base + file).then((bytes) =>
-      ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all" }));
-    sessions.set(file, made);
+// One graph, run by the small interpreter, or by onnxruntime-web when the interpreter refuses it. Either way
+// run(data, dims) resolves to {data, dims} of the graph's first output.
+async function graph(bytes) {
+  try {
+    const g = new Graph(bytes);
+    live.engines.tiny += 1;
+    return { run: async (data, dims) => g.run({ [g.inputNames[0]]: { data, dims } })[g.outputNames[0]] };
+  } catch (err) {
+    if (!(err instanceof Unsupported)) throw err;
+    const ort = await runtime(state.manifest);
+    const s = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+    live.engines.ort += 1;
+    return {
+      run: async (data, dims) => {
+        const out = (await s.run({ [s.inputNames[0]]: new ort.Tensor("float32", data, dims) }))[s.outputNames[0]];
+        return { data: out.data, dims: out.dims };
+      },
+    };
   }
+}
+
+function session(base, file) {
+  if (!sessions.has(file)) sessions.set(file, cachedBytes(base + file).then(graph));
   return sessions.get(file);
+}
+
+async function loadModel(m, base) {
+  if (m.loading) return m.loading;
+  m.loading = (async () => {
+    for (let wait = 2000; m.precision === "pending"; wait = Math.min(2 * wait, 15000)) {
+      try { // being exported on the server: its files appear under the names the manifest gave
+        const [enc, dec] = await Promise.all([session(base, m.files.encoder), session(base, m.files.decoder)]);
+        Object.assign(m, { enc, dec, precision: "ready" });
+      } catch (err) {
+        sessions.delete(m.files.encoder);
+        sessions.delete(m.files.decoder);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+    if (!m.enc) Object.assign(m, { enc: await session(base, m.files.encoder), dec: await session(base, m.files.decoder) });
+    m.ready = true;
+    schedule();
+  })().catch((err) => { m.broken = String(err.message || err).slice(0, 160); markBroken(m); });
+  return m.loading;
 }
 
 async function load(manifest) {
   const key = JSON.stringify([manifest.models.map((m) => [m.name, m.sha]), manifest.classifier && manifest.classifier.sha]);
   if (key === state.key) return;
+  const firstLoad = !state.key;
   state.key = key;
   live.ready = false;
   const t0 = performance.now();
-  const ort = await runtime(manifest);
   const base = manifest.base || "models/";
-  const models = await Promise.all(manifest.models.map(async (m) => ({
-    ...m, enc: await session(ort, base, m.files.encoder), dec: await session(ort, base, m.files.decoder),
-  })));
-  const classifier = manifest.classifier ? await session(ort, base, manifest.classifier.files.classifier) : null;
-  if (key !== state.key) return; // a newer manifest arrived meanwhile
+  const models = manifest.models.map((m) => ({ ...m }));
+  state.showAll = state.showAll || models.every((m) => m.shown);
+  if (manifest.picked && firstLoad) state.selected = manifest.picked;
+  if (!models.some((m) => m.name === state.selected)) state.selected = (models.find((m) => m.shown) || models[0] || {}).name;
   state.models = models;
-  state.classifier = classifier;
-  live.hashes = Object.fromEntries(models.map((m) => [m.name, m.sha]));
-  if (!models.some((m) => m.name === state.selected)) state.selected = models.length ? models[0].name : null;
   buildStrip();
+  // The picked model, the strip's and the classifier first: the pad is ready when they are; the rest on demand.
+  const first = models.filter((m) => m.shown || state.showAll || m.name === state.selected);
+  const classifier = manifest.classifier ? session(base, manifest.classifier.files.classifier) : null;
+  await Promise.all([...first.map((m) => loadModel(m, base)), classifier]);
+  if (key !== state.key) return; // a newer manifest arrived meanwhile
+  state.classifier = classifier ? await classifier : null;
+  live.hashes = Object.fromEntries(models.map((m) => [m.name, m.sha]));
   live.ready = true;
   live.loadMs = performance.now() - t0;
-  const off = Object.entries(manifest.unavailable || {});
-  $("status").textContent = `${models.length} models running in your browser.` +
-    (off.length ? ` Not here: ${off.map(([n, why]) => `${n} (${why})`).join("; ")}.` : "");
+  status();
   schedule();
+}
+
+function showEveryModel() {
+  state.showAll = true;
+  const base = state.manifest.base || "models/";
+  buildStrip();
+  for (const m of state.models) loadModel(m, base).then(status);
+}
+
+function status() {
+  const running = state.models.filter((m) => m.ready).length, off = Object.entries(state.manifest.unavailable || {});
+  const waiting = state.models.filter((m) => m.precision === "pending" && !m.broken).map((m) => m.name);
+  $("status").textContent = `${running} models running in your browser.` +
+    (waiting.length ? ` Being prepared on the server: ${waiting.join(", ")}.` : "") +
+    (off.length ? ` Not here: ${off.map(([n, why]) => `${n} (${why})`).join("; ")}.` : "");
 }
 
 function point(e) {
@@ -99,6 +155,7 @@ function point(e) {
 }
 
 function paint() {
+  state.version += 1; // a new input: every reconstruction and reading is due again
   ctx.fillStyle = "#000";
   ctx.fillRect(0, 0, pad.width, pad.height);
   if (state.background) ctx.drawImage(state.background, 0, 0, pad.width, pad.height);
@@ -147,6 +204,7 @@ for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) {
   });
 }
 pad.addEventListener("touchstart", (e) => e.preventDefault(), { passive: false }); // no scroll, no zoom on the pad
+$("more").addEventListener("click", showEveryModel);
 $("undo").addEventListener("click", () => { state.strokes.pop(); paint(); schedule(); });
 $("clear").addEventListener("click", () => { state.strokes = []; state.background = null; paint(); schedule(); });
 $("digit").addEventListener("click", () => {
@@ -197,6 +255,7 @@ async function compute() {
   $("small").classList.toggle("hidden", !small);
   const t1 = performance.now();
   const { recs, reads } = await infer(x);
+  if (state.behind) state.dirty = true; // another frame, for the tiles still behind
   const t2 = performance.now();
   render(x, recs, reads);
   const t3 = performance.now();
@@ -206,46 +265,70 @@ async function compute() {
   if (live.firstResultAt === null) live.firstResultAt = t3;
 }
 
-async function infer(x) {
-  const ort = state.ort;
-  const input = new ort.Tensor("float32", x, [1, 1, SIZE, SIZE]);
-  const recs = [];
-  for (const m of state.models) {
-    if (m.broken) continue;
-    let y;
-    try {
-      const z = (await m.enc.run({ [m.enc.inputNames[0]]: input }))[m.enc.outputNames[0]];
-      y = (await m.dec.run({ [m.dec.inputNames[0]]: z }))[m.dec.outputNames[0]].data;
-    } catch (err) { // one model that cannot run here must not stop the others
-      m.broken = String(err.message || err).slice(0, 160);
-      const tile = document.querySelector(`#strip [data-model="${CSS.escape(m.name)}"]`);
-      if (tile) { tile.querySelector("span").textContent = `cannot run in the browser: ${m.broken}`; tile.removeAttribute("data-model"); }
-      continue;
-    }
+function markBroken(m) {
+  const tile = document.querySelector(`#strip [data-model="${CSS.escape(m.name)}"]`);
+  if (tile) { tile.querySelector("span").textContent = `cannot run in the browser: ${m.broken}`; tile.removeAttribute("data-model"); }
+}
+
+const visible = (m) => m.ready && !m.broken && (state.showAll || m.shown || m.name === state.selected);
+
+// A frame spends about BUDGET_MS on the models: the one shown large and the input's reading come first, every frame;
+// then, while time is left, that reconstruction's reading, the strip's models in turn and (once the pen is up) their
+// readings. However many models are shown, the pen never waits for them: each gets the newest input within a few
+// frames, and frames go on after the pen stops until every tile has caught up.
+const BUDGET_MS = 8;
+
+async function reconstruct(m, x) {
+  try {
+    const z = await m.enc.run(x, [1, 1, SIZE, SIZE]);
+    const y = (await m.dec.run(z.data, z.dims)).data;
     let sum = 0;
     const err = new Float32Array(PIXELS);
     for (let i = 0; i < PIXELS; i++) { err[i] = Math.abs(x[i] - y[i]); sum += err[i] * err[i]; }
     const mse = sum / PIXELS;
-    recs.push({ model: m, image: y, err, mse, psnr: mse <= 0 ? Infinity : 10 * Math.log10(1 / mse) });
+    const r = { model: m, image: y, err, mse, psnr: mse <= 0 ? Infinity : 10 * Math.log10(1 / mse), version: state.version };
+    r.reads = state.lastReads.get(m.name) || null; // its last reading, until it is read again
+    state.latest.set(m.name, r);
+    return r;
+  } catch (err) { // one model that cannot run here must not stop the others
+    m.broken = String(err.message || err).slice(0, 160);
+    markBroken(m);
+    return null;
   }
-  if (!state.classifier) return { recs, reads: null };
-  // The classifier costs more than all the autoencoders together. While the pen moves it reads the input and the
-  // reconstruction shown large; when the pen lifts, every reconstruction too. One batched run either way.
-  const read = state.current ? recs.filter((r) => r.model.name === state.selected) : recs;
-  const batch = new Float32Array(PIXELS * (1 + read.length));
-  batch.set(x, 0);
-  read.forEach((r, i) => batch.set(r.image, PIXELS * (i + 1)));
-  const c = state.classifier;
+}
+
+async function classify(images) {
+  const batch = new Float32Array(PIXELS * images.length);
+  images.forEach((img, i) => batch.set(img, PIXELS * i));
   const t0 = performance.now();
-  const out = await c.run({ [c.inputNames[0]]: new ort.Tensor("float32", batch, [1 + read.length, 1, SIZE, SIZE]) });
+  const logits = (await state.classifier.run(batch, [images.length, 1, SIZE, SIZE])).data;
   live.classify.push(performance.now() - t0);
-  const logits = out[c.outputNames[0]].data;
-  const reads = [];
-  for (let i = 0; i <= read.length; i++) reads.push(softmaxTop(logits.subarray(10 * i, 10 * i + 10)));
-  read.forEach((r, i) => { r.reads = reads[i + 1]; });
-  for (const r of recs) if (!r.reads) r.reads = state.lastReads.get(r.model.name) || null;
-  for (const r of read) state.lastReads.set(r.model.name, r.reads);
-  return { recs, reads: reads[0] };
+  return images.map((_, i) => softmaxTop(logits.subarray(10 * i, 10 * i + 10)));
+}
+
+async function readRec(r) {
+  [r.reads] = await classify([r.image]);
+  r.read = true;
+  state.lastReads.set(r.model.name, r.reads);
+}
+
+async function infer(x) {
+  const t0 = performance.now(), models = state.models.filter(visible), over = () => performance.now() - t0 > BUDGET_MS;
+  const sel = models.find((m) => m.name === state.selected), others = models.filter((m) => m !== sel);
+  const fresh = (m) => state.latest.get(m.name)?.version === state.version;
+  const mine = sel && (fresh(sel) ? state.latest.get(sel.name) : await reconstruct(sel, x));
+  const reads = state.classifier ? (await classify([x]))[0] : null;
+  if (reads && mine && !mine.read && !over()) await readRec(mine);
+  const turn = state.turn % Math.max(1, others.length);
+  for (const m of [...others.slice(turn), ...others.slice(0, turn)]) {
+    if (over()) break;
+    state.turn += 1;
+    if (!fresh(m)) await reconstruct(m, x);
+  }
+  const unread = () => models.map((m) => state.latest.get(m.name)).filter((r) => r && r.version === state.version && !r.read);
+  if (reads && !state.current) for (const r of unread()) { if (over()) break; await readRec(r); }
+  state.behind = models.some((m) => !m.broken && !fresh(m)) || Boolean(reads && !state.current && unread().length);
+  return { recs: models.map((m) => state.latest.get(m.name)).filter(Boolean), reads };
 }
 
 function softmaxTop(l) {
@@ -282,23 +365,33 @@ function heat(canvas, err, offset = 0) { // as ui.images.heat: black, red, yello
 function buildStrip() {
   const strip = $("strip");
   strip.replaceChildren();
-  for (const m of state.models) {
+  for (const m of state.models.filter((m) => state.showAll || m.shown || m.name === state.selected)) {
     const tile = document.createElement("div");
     tile.className = "tile";
     tile.dataset.model = m.name;
     tile.dataset.hash = m.sha;
     tile.title = `${m.name}: weights ${m.sha} (${m.origin}); click to see it large`;
+    tile.tabIndex = 0; // Tab reaches every tile, Enter or Space picks it
+    tile.setAttribute("role", "button");
     const canvas = document.createElement("canvas");
     canvas.width = SIZE;
     canvas.height = 2 * SIZE;
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", `${m.name}: its reconstruction above its error map`);
     const cap = document.createElement("div");
     cap.className = "cap";
     cap.innerHTML = `<b></b><br><span></span>`;
     cap.querySelector("b").textContent = m.name;
+    if (!m.ready) cap.querySelector("span").textContent = m.precision === "pending" ? "being prepared on the server ..." : "loading ...";
     tile.append(canvas, cap);
-    tile.addEventListener("click", () => { state.selected = m.name; schedule(); });
+    const pick = () => { state.selected = m.name; schedule(); };
+    tile.addEventListener("click", pick);
+    tile.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); pick(); } });
     strip.append(tile);
   }
+  const rest = state.models.filter((m) => !(state.showAll || m.shown || m.name === state.selected));
+  $("more").classList.toggle("hidden", !rest.length);
+  $("more").textContent = `Show every model (${rest.length} more: ${rest.map((m) => m.name).join(", ")})`;
 }
 
 function showBlank() {
@@ -324,6 +417,8 @@ function render(x, recs, reads) {
     heat(tile.querySelector("canvas"), r.err, SIZE);
     const readText = r.reads ? ` · reads ${r.reads[0]}` : ""; // while the pen moves: its reading at the last lift
     tile.querySelector("span").textContent = `MSE ${r.mse.toFixed(4)} · ${r.psnr.toFixed(1)} dB${readText}`;
+    tile.querySelector("canvas").setAttribute("aria-label", `${r.model.name}'s reconstruction above its error map: MSE ${r.mse.toFixed(4)}${readText}`);
+    tile.setAttribute("aria-pressed", String(r.model.name === state.selected));
     tile.dataset.mse = r.mse.toPrecision(6);
     tile.classList.toggle("selected", r.model.name === state.selected);
   }
@@ -368,19 +463,14 @@ live.setStrokes = (strokes) => { state.strokes = strokes.map((s) => s.map(([x, y
 live.strokes = () => state.strokes;
 
 paint();
-const noWasm = typeof WebAssembly !== "object" || typeof WebAssembly.instantiate !== "function";
 if (embedded) {
   document.body.classList.add("embedded");
   window.addEventListener("message", (ev) => {
     const d = ev.data;
-    if (!d || d.type !== "streamlit:render") return;
-    if (noWasm) fallback("no WebAssembly"); // answered once Streamlit listens: a value sent earlier is lost
-    else if (d.args && d.args.manifest) start(d.args.manifest);
+    if (d && d.type === "streamlit:render" && d.args && d.args.manifest) start(d.args.manifest);
   });
   post("streamlit:componentReady", { apiVersion: 1 });
   watchHeight();
-} else if (noWasm) {
-  fallback("no WebAssembly");
 } else {
   fetch("manifest.json").then((r) => r.json()).then(start)
     .catch((err) => fallback(`no manifest.json: ${err.message || err}`));
