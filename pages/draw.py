@@ -3,6 +3,7 @@
 import numpy as np
 import streamlit as st
 
+from ae.data.mnist import TEST_COUNT
 from ae.data.preprocess import (
     CANVAS_SIZE,
     CANVAS_STROKE,
@@ -27,7 +28,7 @@ st.write(
     "differs: bright pixels are large errors."
 )
 
-if (linked := view.digit(len(state.data().test_x))) is not None:
+if (linked := view.digit(TEST_COUNT)) is not None:  # not len(data): the live pad needs no MNIST
     # A link to a test digit: show that digit, whatever this session's input was.
     st.session_state["source"], st.session_state["test_index"] = "Random test digit", linked
 source = st.segmented_control(

@@ -33,6 +33,8 @@ INSTALL_HINT = (
     "that holds MNIST/raw/*-ubyte files."
 )
 
+TEST_COUNT = 10_000  # MNIST's test digits, whatever the source (checked on every load)
+
 
 class DataError(RuntimeError):
     """The MNIST data could not be found or read; the message says how to fix it."""
@@ -219,7 +221,7 @@ def _load_cache(cache: Path) -> dict[str, np.ndarray] | None:
 
 def _validate(train_x, train_y, test_x, test_y, where: str) -> None:
     shapes = (train_x.shape, train_y.shape, test_x.shape, test_y.shape)
-    if shapes != ((60000, 28, 28), (60000,), (10000, 28, 28), (10000,)):
+    if shapes != ((60000, 28, 28), (60000,), (TEST_COUNT, 28, 28), (TEST_COUNT,)):
         raise DataError(f"MNIST from {where} has shapes {shapes}; expected 60,000 + 10,000 digits of 28x28")
 
 
