@@ -67,7 +67,7 @@ if st.button("Build and train", type="primary", disabled=spec is None, icon=":ma
 if auth.class_mode() and not auth.may_change():
     st.caption(actions.BUILD_NOT_ALLOWED)
 
-st.subheader("Models built here")
+st.header("Models built here")
 reg, jobs = state.registry(), state.trainer().snapshot()
 built = [n for n in reg if lab.origin(n) == "built"]
 if not built:

@@ -26,7 +26,7 @@ for row in table[~table.index.isin(usable.index)].itertuples():
 
 # Two tables over the same rows, each narrow enough to read at 1400 px without scrolling sideways.
 number = st.column_config.NumberColumn
-st.subheader("Code size and quality")
+st.header("Code size and quality")
 st.dataframe(
     table,
     hide_index=True,
@@ -67,7 +67,7 @@ st.caption(
         else ""
     )
 )
-st.subheader("Cost and checkpoint")
+st.header("Cost and checkpoint")
 st.dataframe(
     table,
     hide_index=True,
@@ -85,7 +85,7 @@ st.dataframe(
 )  # fmt: skip
 vaes = table[table["ELBO (nats)"].notna()]
 if not vaes.empty:
-    st.subheader("Generative models")
+    st.header("Generative models")
     st.dataframe(
         vaes,
         hide_index=True,
@@ -120,7 +120,7 @@ if "conv-8" in reg:
         icon=":material/straighten:",
     )
 
-st.subheader("Can these numbers be reproduced?")
+st.header("Can these numbers be reproduced?")
 st.write(
     "Each checkpoint records the command that made it. `python -m ae reproduce --model NAME` runs that training "
     "again from scratch and checks that the test MSE comes out within 1% of the shipped one. Training is seeded, so "

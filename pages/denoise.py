@@ -70,7 +70,7 @@ for col, name in zip(cols[2:], names, strict=True):
         alt=f"{name}'s output from the noisy digit: MSE {err:.4f} against the clean one, {db(err)}",
     )  # fmt: skip
 
-st.subheader("Over 1,000 test digits at this noise")
+st.header("Over 1,000 test digits at this noise")
 scores = state.denoise_scores(tuple(names), kind, level)
 st.dataframe(
     pd.DataFrame(scores),

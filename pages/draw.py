@@ -175,7 +175,7 @@ if name in recs:
             f"input ({p_in:.0%} sure) and in the reconstruction ({p_out:.0%} sure).",
         )  # fmt: skip
 
-st.subheader("Every model, same input")
+st.header("Every model, same input")
 # Rows of eight (presenter mode: five, for its large text), so that with the lab's models the tiles stay readable.
 per_row = 5 if state.presenter() else min(len(reg), 8)
 names = list(reg)

@@ -21,14 +21,14 @@ images = state.data().test_x
 labels = state.data().test_y
 
 for title, idx in (("16 best", ranking.order[:16]), ("16 worst", ranking.order[::-1][:16])):
-    st.subheader(title)
+    st.header(title)
     rec = state.reconstructions(name, tuple(int(i) for i in idx))
     listed = "  ·  ".join(f"#{i}: {labels[i]} ({ranking.errors[i]:.4f})" for i in idx)
     alt = f"The {title} reconstructed test digits under {name}, each above its reconstruction (label, MSE): {listed}"
     st.image(pair_grid(images[idx] / 255.0, rec), width="stretch", output_format="PNG", alt=alt)
     st.caption(listed)
 
-st.subheader("Mean error per digit class")
+st.header("Mean error per digit class")
 fig = px.bar(x=[str(c) for c in range(10)], y=ranking.class_mean, labels={"x": "digit", "y": "mean MSE"})
 # Plotly reads "0".."9" as numbers and labels only every other one; a category axis labels each digit.
 fig.update_xaxes(type="category", dtick=1)

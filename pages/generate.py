@@ -76,7 +76,7 @@ def confidences() -> dict[str, float] | None:
 
 
 def sample_section() -> None:
-    st.subheader("Samples")
+    st.header("Samples")
     ss = st.session_state
     ss.setdefault("generate_seed", 0)
     left, right = st.columns([1, 3], vertical_alignment="bottom")
@@ -144,7 +144,7 @@ def plane_figure(grid: np.ndarray, xy: np.ndarray) -> go.Figure:
 
 
 def plane_section() -> None:
-    st.subheader("The latent plane")
+    st.header("The latent plane")
     n = st.select_slider("Grid", [8, 10, 15, 20, 25], value=15, key="generate_grid", format_func=lambda v: f"{v}×{v}")
     grid, xy = _plane(name, state.checkpoint_key(name), n)
     fig = plane_figure(grid, xy)
@@ -182,7 +182,7 @@ def show_point(fig: go.Figure, point: dict) -> None:
 
 @st.fragment
 def slider_section() -> None:
-    st.subheader("Move the code")
+    st.header("Move the code")
     s = stats(name)
     index = int(st.number_input("Test digit #", 0, len(state.data().test_x) - 1, 0, key="generate_digit"))
     digit, label = state.test_digit(index)
@@ -215,7 +215,7 @@ def slider_section() -> None:
 
 @st.fragment
 def arithmetic_section() -> None:
-    st.subheader("Arithmetic on class means")
+    st.header("Arithmetic on class means")
     text = st.text_input("Mean codes of digit classes, added and subtracted", "7 - 1 + 4", key="generate_expr")
     try:
         terms = gen.parse_terms(text)

@@ -81,7 +81,7 @@ c2.image(
 )  # fmt: skip
 
 steps = np.linspace(0, 1, 8).tolist()
-st.subheader("Eight steps")
+st.header("Eight steps")
 st.image(
     strip(interpolate(model, a, b, steps)), caption=f"through {name}'s code", width="stretch", output_format="PNG",
     alt=f"Eight steps from the start digit to the end digit through {name}'s code",

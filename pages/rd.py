@@ -39,11 +39,11 @@ st.caption(
     )
 )
 
-st.subheader("What the chart shows")
+st.header("What the chart shows")
 for sentence in state.rd_findings():
     st.markdown(f"- {sentence}")
 
-st.subheader("Is an autoencoder a good compressor?")
+st.header("Is an autoencoder a good compressor?")
 if sentences := codec_findings(table):
     for sentence in sentences:
         st.markdown(f"- {sentence}")
@@ -61,7 +61,7 @@ st.caption(
 )
 st.dataframe(state.decoder_sizes(), hide_index=True)
 
-st.subheader("The seed's view: compression ratio in values")
+st.header("The seed's view: compression ratio in values")
 st.plotly_chart(ratio_figure(table, metric), width="stretch")
 st.caption(
     f"{direction(metric, 'code values')} Counted in values, a float32 code and an 8-bit code look the same; counted "

@@ -65,7 +65,7 @@ if curves:
 else:
     st.info("No training history yet: train a model with **Retrain** in the sidebar.")
 
-st.subheader("Watch it learn")
+st.header("Watch it learn")
 st.write(
     "What a model makes of eight fixed test digits at its start and after every epoch, and for a model whose first "
     "layer looks at all 784 pixels at once (linear, MLP), the patterns that layer has learned to look for. Start a "
@@ -75,7 +75,7 @@ watched = learning.pick(list(reg), jobs)
 learning.watch(watched, reg[watched], jobs.get(watched))
 
 if summary:
-    st.subheader("How each checkpoint was made")
+    st.header("How each checkpoint was made")
     made = pd.DataFrame(summary)
     st.dataframe(
         made.drop(columns="command"),

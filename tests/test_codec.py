@@ -133,7 +133,7 @@ def test_the_draw_page_shows_the_digit_as_three_files_with_their_bytes():
     at.session_state["test_index"] = 0
     at.segmented_control(key="source").set_value("Random test digit").run()
     assert not at.exception, at.exception
-    assert "Your drawing as a file" in [h.value for h in at.subheader]
+    assert "Your drawing as a file" in [h.value for h in at.header]
     text = " ".join(m.value for m in at.markdown)
     assert "**PNG**" in text and "**WebP q=" in text and f"**{CODECS[len(CODECS) // 2]} (.ael)**" in text
     at.radio(key="file_codec").set_value(CODECS[0]).run()
@@ -146,7 +146,7 @@ def test_the_rd_page_draws_the_codec_curve_and_says_where_it_wins(tmp_path, monk
     monkeypatch.setenv("AELAB_CACHE_DIR", str(tmp_path))
     at = AppTest.from_file(str(ROOT / "pages/rd.py"), default_timeout=300).run()
     assert not at.exception, at.exception
-    assert "Is an autoencoder a good compressor?" in [h.value for h in at.subheader]
+    assert "Is an autoencoder a good compressor?" in [h.value for h in at.header]
     traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
     names = {t["name"] for t in traces}
     assert {"codec, entropy coded", "linear, 8-bit code, entropy coded"} <= names

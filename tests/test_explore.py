@@ -108,7 +108,7 @@ def test_denoise_page_scores_every_model():
 
 def test_gallery_page():
     at = _page("gallery.py")
-    assert [s.value for s in at.main.subheader] == ["16 best", "16 worst", "Mean error per digit class"]
+    assert [s.value for s in at.main.header] == ["16 best", "16 worst", "Mean error per digit class"]
 
 
 def test_latent_page_colours_match_labels(mnist):

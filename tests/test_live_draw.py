@@ -323,3 +323,29 @@ def test_a_browser_without_webassembly_still_draws_live(live_server, browser):
     draw_live(page, frame)
     frame.locator('[data-model="linear-32"][data-mse]').wait_for()
     context.close()
+
+
+def test_the_pad_is_usable_from_the_keyboard(live_server, browser):
+    """Show every model, each model's tile and Clear are in the tab order and work with Enter; the status is
+    announced (aria-live)."""
+    url, _, _ = live_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    frame = page.frame_locator(IFRAME)
+    wait_for_live(frame, timeout=120_000)
+    assert frame.locator("#status").get_attribute("aria-live") == "polite"
+    frame.locator("#more").focus()
+    page.keyboard.press("Enter")  # Show every model
+    draw_live(page, frame)
+    expect_seven(frame, live_server[2])
+    tile = frame.locator('[data-model="conv-1"]')
+    assert tile.get_attribute("tabindex") == "0" and tile.get_attribute("role") == "button"
+    tile.focus()
+    page.keyboard.press("Enter")
+    frame.locator('[data-model="conv-1"][aria-pressed="true"]').wait_for()
+    assert "conv-1" in frame.locator("#recon-cap").inner_text()
+    frame.locator("#clear").focus()
+    page.keyboard.press("Enter")
+    frame.locator("#hint").wait_for()  # the pad is blank again
+    page.close()

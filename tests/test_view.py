@@ -149,7 +149,7 @@ def test_hide_retrain_removes_the_retrain_section():
     at = _open("pages/draw.py", hide="retrain")
     _fine(at)
     assert not [b for b in at.sidebar.button if b.key == "retrain_button"]
-    assert not [s for s in at.sidebar.subheader if s.value == "Retrain"]
+    assert not [s for s in at.sidebar.header if s.value == "Retrain"]
     assert at.sidebar.toggle(key="presenter")  # the rest of the sidebar stays
     assert _url(at) == {"hide": "retrain"}
 

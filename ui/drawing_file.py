@@ -48,7 +48,7 @@ def section(digit: np.ndarray | None) -> None:
     """Show ``digit`` (28x28 in [0, 1]) as three files; nothing without a digit."""
     if digit is None:
         return
-    st.subheader("Your drawing as a file")
+    st.header("Your drawing as a file")
     codecs = [n for n, s in state.registry().items() if s.family == "codec"]
     usable = [n for n in codecs if state.model(n)[0] is not None]
     if not usable:

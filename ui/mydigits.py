@@ -37,7 +37,7 @@ def digits() -> DigitSet:
 
 def section(digit: np.ndarray | None, chosen: str | None = None) -> None:
     """The whole section: ``digit`` is the current input (28×28 in [0, 1]), ``chosen`` the page's model."""
-    st.subheader("My digits")
+    st.header("My digits")
     st.write(
         "Keep your drawings, each with the digit it shows. They stay in this browser tab: download them as a file "
         f"to keep them. With {MIN_FOR_FINETUNE} or more, teach a model your handwriting."

@@ -58,7 +58,7 @@ def sidebar() -> None:
 
 
 def _retrain_section() -> None:
-    st.subheader("Retrain")
+    st.header("Retrain")
     if not auth.class_mode():
         st.caption(auth.OPEN_NOTE)
     elif auth.may_change():

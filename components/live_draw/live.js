@@ -391,7 +391,8 @@ function buildStrip() {
   }
   const rest = state.models.filter((m) => !(state.showAll || m.shown || m.name === state.selected));
   $("more").classList.toggle("hidden", !rest.length);
-  $("more").textContent = `Show every model (${rest.length} more: ${rest.map((m) => m.name).join(", ")})`;
+  $("more").textContent = `Show every model (${rest.length} more)`;
+  $("more").title = `Fetch and run ${rest.map((m) => m.name).join(", ")} too`;
 }
 
 function showBlank() {
