@@ -5,7 +5,7 @@ import streamlit as st
 from ae.measure.compare import haze_cost, ssim_disagreement
 from ae.measure.metrics import measure_code
 from ae.models.autoencoders import PIXELS
-from ui import actions, state
+from ui import actions, alternatives, state
 from ui.sidebar import sidebar
 
 sidebar()
@@ -106,7 +106,7 @@ st.download_button(
 
 fig = state.compare_figure()
 if fig is not None:
-    st.plotly_chart(fig, width="stretch")
+    alternatives.chart(fig, width="stretch")
     st.caption("Down and to the left is better: fewer code values and a smaller error.")
 
 if "conv-8" in reg:

@@ -3,7 +3,7 @@
 import plotly.express as px
 import streamlit as st
 
-from ui import state, view
+from ui import alternatives, state, view
 from ui.images import pair_grid
 from ui.sidebar import sidebar
 
@@ -33,4 +33,4 @@ fig = px.bar(x=[str(c) for c in range(10)], y=ranking.class_mean, labels={"x": "
 # Plotly reads "0".."9" as numbers and labels only every other one; a category axis labels each digit.
 fig.update_xaxes(type="category", dtick=1)
 fig.update_layout(height=320, margin={"t": 20})
-st.plotly_chart(fig, width="stretch")
+alternatives.chart(fig, width="stretch")

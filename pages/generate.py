@@ -11,7 +11,7 @@ from ae.measure.classifier import read_digits
 from ae.measure.explore import codes
 from ae.storage import checkpoints
 from ae.storage.catalogue import CLASSIFIER
-from ui import state, view
+from ui import alternatives, state, view
 from ui.images import enlarge, strip
 from ui.sidebar import sidebar
 
@@ -148,7 +148,7 @@ def plane_section() -> None:
     n = st.select_slider("Grid", [8, 10, 15, 20, 25], value=15, key="generate_grid", format_func=lambda v: f"{v}×{v}")
     grid, xy = _plane(name, state.checkpoint_key(name), n)
     fig = plane_figure(grid, xy)
-    event = st.plotly_chart(fig, width="stretch", on_select="rerun", selection_mode="points", key="generate_plane")
+    event = alternatives.chart(fig, width="stretch", on_select="rerun", selection_mode="points", key="generate_plane")
     st.caption(
         f"Each tile decodes the code at its place: the grid covers the prior evenly, at its {n}×{n} quantiles (an "
         "axis tick marks a code value). The dots are the codes (posterior means) of the first 2,000 test digits, "

@@ -4,7 +4,7 @@ import numpy as np
 import plotly.express as px
 import streamlit as st
 
-from ui import state, view
+from ui import alternatives, state, view
 from ui.images import enlarge
 from ui.selection import picked_custom_data
 from ui.sidebar import sidebar
@@ -33,7 +33,7 @@ if drawn is not None:
     star = {"symbol": "star", "size": 22, "color": "gold", "line": {"color": "black", "width": 2}}  # on light and dark
     fig.add_scatter(x=[p[0]], y=[p[1]], mode="markers", name="your drawing", marker=star)
 fig.update_layout(height=560, margin={"t": 20})
-event = st.plotly_chart(
+event = alternatives.chart(
     fig, width="stretch", on_select="rerun", selection_mode=("points", "box", "lasso"), key="latent_chart"
 )
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ae.compression.rd import codec_findings, codec_table
-from ui import state, view
+from ui import alternatives, state, view
 from ui.charts import direction, ratio_figure, rd_figure
 from ui.sidebar import sidebar
 
@@ -27,7 +27,7 @@ if table is None:
 metric = view.metric(["PSNR (dB)", "MSE", "SSIM", "classifier accuracy"], "rd_metric", default="PSNR (dB)")
 st.markdown(f"**{direction(metric)}**")
 fig = rd_figure(table, metric)
-st.plotly_chart(fig, width="stretch")
+alternatives.chart(fig, width="stretch")
 st.caption(
     "Colours are kinds of method (the same on every page), dashes how the code is sent. Only the autoencoders' "
     "float32 points are named; hover any point for its name and numbers."
@@ -62,7 +62,7 @@ st.caption(
 st.dataframe(state.decoder_sizes(), hide_index=True)
 
 st.header("The seed's view: compression ratio in values")
-st.plotly_chart(ratio_figure(table, metric), width="stretch")
+alternatives.chart(ratio_figure(table, metric), width="stretch")
 st.caption(
     f"{direction(metric, 'code values')} Counted in values, a float32 code and an 8-bit code look the same; counted "
     "in bits they differ 4×."

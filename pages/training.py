@@ -5,7 +5,7 @@ import streamlit as st
 
 from ae.models.families import FAMILIES
 from ae.training.runs import denoise_note
-from ui import learning, state, view
+from ui import alternatives, learning, state, view
 from ui.charts import Curve, model_colours, training_figure
 from ui.sidebar import sidebar
 
@@ -56,7 +56,7 @@ if curves:
     picked = view.models("train_models", list(curves), default=seed or list(curves))
     shown = [n for n in curves if n in picked or curves[n].live]
     if shown:
-        st.plotly_chart(training_figure([curves[n] for n in shown], model_colours(reg)), width="stretch")
+        alternatives.chart(training_figure([curves[n] for n in shown], model_colours(reg)), width="stretch")
         for name, note in notes:
             if name in shown:
                 st.caption(note)

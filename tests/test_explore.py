@@ -109,6 +109,11 @@ def test_denoise_page_scores_every_model():
 def test_gallery_page():
     at = _page("gallery.py")
     assert [s.value for s in at.main.header] == ["16 best", "16 worst", "Mean error per digit class"]
+    # The chart's text alternative: its points as a table, one row per bar.
+    (chart,) = [e for e in at.expander if e.label == "The chart as a table"]
+    table = chart.dataframe[0].value
+    assert [int(d) for d in table["digit"]] == list(range(10))
+    assert (table["mean MSE"] > 0).all()
 
 
 def test_latent_page_colours_match_labels(mnist):

@@ -277,3 +277,21 @@ def ratio_figure(table: pd.DataFrame, metric: str):
     )
     fig.update_yaxes(title=f"{metric} (log scale)" if log else metric, **(log_axis(values[metric]) if log else {}))
     return fig
+
+
+def as_table(fig) -> pd.DataFrame:
+    """The chart's points as rows (series, x, y and, where the chart has it, each point's label): what the chart
+    shows, for a screen reader or a keyboard, and for a student who wants the numbers."""
+    x_name = fig.layout.xaxis.title.text or "x"
+    y_name = fig.layout.yaxis.title.text or "y"
+    rows = []
+    for trace in fig.data:
+        ys = list(trace.y) if getattr(trace, "y", None) is not None else []
+        xs = list(trace.x) if getattr(trace, "x", None) is not None else list(range(len(ys)))
+        labels = trace.text if isinstance(getattr(trace, "text", None), list | tuple) else None
+        for i, (x, y) in enumerate(zip(xs, ys, strict=False)):
+            row = {"series": trace.name or "", x_name: x, y_name: y}
+            if labels is not None and i < len(labels):
+                row["point"] = labels[i]
+            rows.append(row)
+    return pd.DataFrame(rows)
