@@ -23,6 +23,7 @@ def test_the_offline_folder_draws_live_from_a_static_server(tmp_path, monkeypatc
     assert main(["export", "--no-check", "--site", str(site)]) == 0
     manifest = json.loads((site / "manifest.json").read_text())
     assert [m["name"] for m in manifest["models"]] == list(REGISTRY)
+    assert [m["name"] for m in manifest["models"] if m["shown"]] == ["linear-32"]  # the seed's, first
     assert {"index.html", "live.js", "preprocess.js", "digits.json"} <= {p.name for p in site.iterdir()}
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p, static_server(site) as url:
@@ -31,6 +32,7 @@ def test_the_offline_folder_draws_live_from_a_static_server(tmp_path, monkeypatc
         page.set_default_timeout(60_000)
         page.goto(f"{url}/index.html")
         wait_for_live(page)
+        page.get_by_role("button", name="Show every model").click()
         draw_live(page, page, SEVEN, lift=False)
         expect_seven(page, len(REGISTRY))  # before the pen lifts
         page.mouse.up()

@@ -18,11 +18,9 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from ae.export import onnx_files, site
-from ae.storage.catalogue import built
 from ui import state
 
 FALLBACK_KEY = "live_fallback"  # why live mode cannot run in this session's browser, once it said so
-SHOWN_GROUP = "seed"  # the strip's models before the student asks for every model: the seed's, and the lab's own
 
 
 @st.cache_resource
@@ -45,7 +43,7 @@ def manifest(picked: str | None = None) -> dict:
     order = {name: i for i, name in enumerate(state.registry())}
     models = sorted(ready + pending, key=lambda e: order.get(e.name, len(order)))
     reg = state.registry()
-    shown = {n for n, s in reg.items() if s.group == SHOWN_GROUP} | set(built()[0]) | ({picked} if picked else set())
+    shown = site.shown_first(reg) | ({picked} if picked else set())
     return {**site.page_manifest(models, info, failed, shown), "picked": picked if picked in reg else None}
 
 

@@ -45,7 +45,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         onnx_files.write_manifest(done, args.onnx)
         print(f"wrote {len(done)} model(s) to {args.onnx}")
     if args.site:
-        size = site.build_site(args.site, done)
+        size = site.build_site(args.site, done, site.shown_first(registry))
         print(f"wrote the offline edition to {args.site} ({size / 1e6:.1f} MB); serve it with any static web server")
     return 1 if failed or bad else 0
 

@@ -20,7 +20,9 @@ import numpy as np
 
 from ae.data.mnist import load_mnist
 from ae.export import onnx_files
+from ae.models.specs import ModelSpec
 from ae.runtime.fileio import atomic_write
+from ae.storage.catalogue import built
 
 ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "components" / "live_draw"
@@ -119,13 +121,19 @@ def test_digits(count: int = TEST_DIGITS) -> list[dict]:
     return [{"index": i, "label": int(data.test_y[i]), "pixels": data.test_x[i].ravel().tolist()} for i in picked]
 
 
-def build_site(dest: Path, exported: list[onnx_files.Exported]) -> int:
-    """The offline edition in ``dest``: index.html and scripts, onnxruntime-web, models, manifest.json, digits.json.
-    Returns its size in bytes."""
+def shown_first(registry: dict[str, ModelSpec]) -> set[str]:
+    """The models the strip shows (and the browser fetches) before the student asks for every model: the seed's,
+    and the ones built in the lab."""
+    return {name for name, spec in registry.items() if spec.group == "seed"} | set(built()[0])
+
+
+def build_site(dest: Path, exported: list[onnx_files.Exported], shown: set[str] | None = None) -> int:
+    """The offline edition in ``dest``: index.html and scripts, onnxruntime-web, models, manifest.json, digits.json;
+    ``shown``: the models its strip shows first (None: all). Returns its size in bytes."""
     dest = Path(dest)
     info = install_frontend(dest)
     onnx_files.copy_files(exported, onnx_files.models_dir(), dest / "models")
-    manifest = {**page_manifest(exported, info), "digits": "digits.json"}
+    manifest = {**page_manifest(exported, info, shown=shown), "digits": "digits.json"}
     atomic_write(dest / "manifest.json", (json.dumps(manifest, indent=1) + "\n").encode())
     atomic_write(dest / "digits.json", json.dumps(test_digits()).encode())
     return sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
