@@ -91,3 +91,21 @@ def test_a_graph_with_an_unknown_op_is_refused_by_name(tmp_path):
     path.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]).SerializeToString())
     with pytest.raises(RuntimeError, match="Unsupported: ops Sin"):
         run_js(path, np.zeros((1, 1, 28, 28), np.float32), tmp_path)
+
+
+@pytest.mark.slow  # torch's exporter
+def test_transposed_and_strided_convolutions_match_onnxruntime(tmp_path):
+    """The lab's and the codecs' decoder layers: ConvTranspose with stride, padding and output padding, a strided
+    padded Conv, a 3x3 max pool, GELU and tanh."""
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(
+        torch.nn.ConvTranspose2d(3, 5, 4, stride=2, padding=1), torch.nn.GELU(),
+        torch.nn.ConvTranspose2d(5, 4, 3, stride=2, padding=1, output_padding=1), torch.nn.Tanh(),
+        torch.nn.Conv2d(4, 6, 5, stride=2, padding=2), torch.nn.MaxPool2d(3, stride=1, padding=1),
+    ).eval()  # fmt: skip
+    x = torch.randn(2, 3, 7, 7)
+    path = tmp_path / "decoder.onnx"
+    path.write_bytes(onnx_files.onnx_bytes(module, x, ("z", "y")))
+    got, want = run_js(path, x.numpy(), tmp_path), run_ort(path, x.numpy())
+    assert got.shape == want.shape == (2, 6, 14, 14)
+    assert np.abs(got - want).max() <= 1e-5

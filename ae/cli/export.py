@@ -58,7 +58,7 @@ def _check(done: list[onnx_files.Exported], source: checkpoints.Folders, registr
     bad = False
     for e in done:
         model, _ = checkpoints.load(e.name, source.resolve(e.name, specs)[0], specs)
-        diff, bound = onnx_files.fidelity(e, out, model, images).max_diff, compact.BOUNDS[e.precision]
+        diff, bound = onnx_files.fidelity(e, out, model, images).max_diff, compact.bound(e.precision)
         bad |= diff > bound
         ok = "ok" if diff <= bound else "TOO LARGE"
         print(

@@ -15,6 +15,18 @@ MIN_ELEMENTS = 256  # smaller tensors (biases, a conv's few kernels) stay float3
 # Max |reconstruction - torch's| (pixels in [0, 1]) a precision may cost on test digits, with the MSE within 1% of
 # torch's; the classifier's logits are held to the same bound and no reading may change (onnx_files.Fidelity).
 BOUNDS = {"fp32": 1e-4, "fp16": 1e-2, "int8": 0.1}
+# An autoencoder's two graphs may differ: the encoder's and the decoder's precisions, smallest files first.
+PAIRS = (("int8", "int8"), ("int8", "fp16"), ("fp16", "int8"), ("fp16", "fp16"), ("fp32", "fp32"))
+
+
+def label(precisions: tuple[str, ...]) -> str:
+    """ "int8" for one precision throughout, "int8+fp16" for an int8 encoder and a float16 decoder."""
+    return precisions[0] if len(set(precisions)) == 1 else "+".join(precisions)
+
+
+def bound(precision: str) -> float:
+    """The bound of a label: the looser of its parts."""
+    return max(BOUNDS[p] for p in precision.split("+"))
 
 
 def _int8(name: str, w: np.ndarray) -> tuple[list, object]:

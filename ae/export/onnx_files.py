@@ -102,7 +102,7 @@ def file_names(name: str, sha: str, classifier: bool = False) -> dict[str, str]:
     return {half: f"{name}-{sha}.{half}.onnx" for half in ("encoder", "decoder")}
 
 
-FORMAT = 2  # 2: weights stored compactly (ae.export.compact); files of another format are made again
+FORMAT = 3  # weights stored compactly, each graph at its own precision: files of another format are made again
 PROBE = 256  # test digits that decide a model's precision
 
 
@@ -119,7 +119,7 @@ class Fidelity:
 
     def holds(self) -> bool:
         mse_ok = abs(self.mse_onnx - self.mse_torch) <= 0.01 * self.mse_torch
-        return self.max_diff <= compact.BOUNDS[self.precision] and mse_ok and self.readings_changed == 0
+        return self.max_diff <= compact.bound(self.precision) and mse_ok and self.readings_changed == 0
 
 
 def _probe() -> torch.Tensor:
@@ -159,14 +159,23 @@ def _graphs(model: nn.Module, files: dict[str, str]) -> tuple[dict[str, bytes], 
     return {"encoder": enc, "decoder": onnx_bytes(_Part(model, "decode"), z.clone(), ("z", "y"))}, list(z.shape[1:])
 
 
+def _choices(files: dict[str, str]) -> list[dict[str, str]]:
+    """Each role's precision, smallest files first: the classifier's one graph, or an autoencoder's pair."""
+    if "classifier" in files:
+        return [{"classifier": p} for p in reversed(compact.PRECISIONS)]
+    return [{"encoder": e, "decoder": d} for e, d in compact.PAIRS]
+
+
 def _write_onnx(model: nn.Module, files: dict[str, str], out: Path) -> dict:
-    """Export ``model``'s graphs as ``files`` into ``out``, each weight at the smallest precision whose cost holds
-    (int8, else float16, else float32); returns the code shape, the precision and what it costs."""
+    """Export ``model``'s graphs as ``files`` into ``out``, each at the smallest precision whose cost holds (int8,
+    else float16, else float32; an autoencoder's encoder and decoder each their own); returns the code shape, the
+    precision and what it costs."""
     model = model.to(memory_format=torch.contiguous_format)
     graphs, shape = _graphs(model, files)
-    for precision in reversed(compact.PRECISIONS):
+    for choice in _choices(files):
         for role, name in files.items():
-            atomic_write(out / name, compact.compact(graphs[role], precision))
+            atomic_write(out / name, compact.compact(graphs[role], choice[role]))
+        precision = compact.label(tuple(choice[role] for role in files))
         measured = fidelity(Exported("", "", "", files, precision=precision), out, model, _probe())
         if measured.holds() or precision == "fp32":
             break
@@ -182,7 +191,7 @@ def _check_batches(model: nn.Module, files: dict[str, str], out: Path, precision
     """The exported pair runs one digit and three, and gives torch's answer within its precision's bound: the
     exporter can silently fix a batch dimension that a model's code pins (its graph then refuses any other batch).
     Such files are removed."""
-    e, bound = Exported("", "", "", files, precision=precision), compact.BOUNDS[precision]
+    e, bound = Exported("", "", "", files, precision=precision), compact.bound(precision)
     for n in (1, 3):
         x = _probe()[-n:]  # test digits: the bound is stated on them (uniform noise is no digit)
         try:

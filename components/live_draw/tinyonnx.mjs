@@ -267,6 +267,8 @@ function patchIndex(p, Ho, Wo) { // [position][channel, ky, kx] -> index in the 
   return idx;
 }
 
+// A transposed convolution as one matrix product (every input pixel times every kernel entry) and a scatter of
+// the products into the output: the product runs in gemmNT's blocks, the scatter is a plain add.
 function convTranspose(node, [X, W, B]) {
   const at = node.attrs;
   if ((at.group ?? 1) !== 1 || (at.dilations || []).some((d) => d !== 1) || at.output_shape) {
@@ -275,18 +277,25 @@ function convTranspose(node, [X, W, B]) {
   const [N, C, H, Wd] = X.dims, Co = W.dims[1], [kh, kw] = W.dims.slice(2);
   const [sh, sw] = at.strides || [1, 1], [pt, pl, pb, pr] = at.pads || [0, 0, 0, 0], [oph, opw] = at.output_padding || [0, 0];
   const Ho = (H - 1) * sh - pt - pb + kh + oph, Wo = (Wd - 1) * sw - pl - pr + kw + opw;
-  const out = new Float32Array(N * Co * Ho * Wo), x = X.data, w = W.data;
-  for (let n = 0; n < N; n++) for (let co = 0; co < Co; co++) {
-    const o = (n * Co + co) * Ho * Wo;
-    if (B) out.fill(B.data[co], o, o + Ho * Wo);
-    for (let c = 0; c < C; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
-      const wv = w[((c * Co + co) * kh + i) * kw + j], xi = (n * C + c) * H * Wd;
-      for (let y = 0; y < H; y++) {
-        const oy = y * sh - pt + i;
-        if (oy < 0 || oy >= Ho) continue;
-        for (let xx = 0; xx < Wd; xx++) {
-          const ox = xx * sw - pl + j;
-          if (ox >= 0 && ox < Wo) out[o + oy * Wo + ox] += wv * x[xi + y * Wd + xx];
+  const K = Co * kh * kw, P = H * Wd, out = new Float32Array(N * Co * Ho * Wo);
+  const A = (node.kernels ??= transpose2d(f32(W.data, [C, K])).data); // (Co, ky, kx) x C
+  const cols = new Float32Array(K * P);
+  for (let n = 0; n < N; n++) {
+    const xt = transpose2d(f32(X.data.subarray(n * C * P, (n + 1) * C * P), [C, P])).data; // pixel x C
+    gemmNT(A, xt, K, P, C, cols);
+    const o = n * Co * Ho * Wo;
+    for (let co = 0; co < Co; co++) {
+      if (B) out.fill(B.data[co], o + co * Ho * Wo, o + (co + 1) * Ho * Wo);
+      for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+        const row = ((co * kh + i) * kw + j) * P;
+        for (let y = 0; y < H; y++) {
+          const oy = y * sh - pt + i;
+          if (oy < 0 || oy >= Ho) continue;
+          const dst = o + (co * Ho + oy) * Wo;
+          for (let x = 0; x < Wd; x++) {
+            const ox = x * sw - pl + j;
+            if (ox >= 0 && ox < Wo) out[dst + ox] += cols[row + y * Wd + x];
+          }
         }
       }
     }
