@@ -28,7 +28,7 @@ CODECS = [n for n, s in REGISTRY.items() if s.family == "codec"]
 
 def test_the_codec_is_an_autoencoder_with_an_integer_code():
     torch.manual_seed(0)
-    model = CodecAE(values=16, hidden=32, support=7).eval()
+    model = CodecAE(values=16, channels=8, support=7).eval()
     x = torch.rand(3, 1, 28, 28)
     with torch.inference_mode():
         z = model.encode(x)
@@ -55,7 +55,7 @@ def _rd_loss(model: CodecAE, x: torch.Tensor) -> float:
 
 def test_one_epoch_on_a_subset_lowers_the_rate_distortion_loss(small_mnist):
     spec = ModelSpec(
-        "codec-test", "codec", {"values": 32, "hidden": 64, "lam": 100.0},
+        "codec-test", "codec", {"values": 32, "channels": 16, "lam": 100.0},
         Recipe(epochs=1, batch_size=32, lr=3e-3, train_subset=1024), group="codec",
     )  # fmt: skip
     x = small_mnist.test_images()[:500]
