@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from ae.cli import folders
 from ae.cli.main import main
 from ae.compression import rd
-from ae.compression.baselines import encode_decode, fit_pca, pca_reconstruct
+from ae.compression.baselines import PCA_STEPS, encode_decode, fit_pca, pca_reconstruct
 from ae.data.mnist import Mnist, load_mnist
 from ae.measure.classifier import accuracy
 from ae.measure.quantize import dequantize, evaluate_quantized, quantize
@@ -151,7 +151,8 @@ def test_shipped_points_are_current_and_read_not_measured(mnist):
     models = list(REGISTRY)  # every model of the registry has its points
     assert set(models) <= set(t["name"])
     points = sum(len(_kinds(n)) for n in models)
-    assert len(t) == 1 + points + 2 * t[t["family"] == "PCA"]["name"].nunique() + len(rd.CODECS)
+    pca_sizes = t[(t["family"] == "PCA") & (t["kind"] != rd.PCA_CODED)]["name"].nunique()
+    assert len(t) == 1 + points + 2 * pca_sizes + len(PCA_STEPS) + len(rd.CODECS)
 
 
 @pytest.mark.slow
@@ -164,9 +165,9 @@ def test_stored_points_are_what_the_code_measures(mnist):
     _same_rows([rd.entropy_row(REGISTRY["linear-32"], model, meta, mnist, clf)], stored["entropy"]["linear-32"]["rows"])
     codec, codec_meta = checkpoints.load("codec-1")
     _same_rows(rd.model_rows(REGISTRY["codec-1"], codec, codec_meta, mnist, clf), stored["models"]["codec-1"]["rows"])
-    fresh = rd.baseline_rows(mnist, clf, [32], codecs=[("JPEG", 50)])
+    fresh = rd.baseline_rows(mnist, clf, [32], codecs=[("JPEG", 50)], pca_steps=(PCA_STEPS[5],))
     kept = {(r["name"], r["kind"]): r for r in stored["baselines"]["rows"]}
-    assert len(fresh) == 4  # original, PCA-32 float32 and 8-bit, JPEG q=50
+    assert len(fresh) == 5  # original, PCA-32 float32 and 8-bit, the PCA codec at one step, JPEG q=50
     _same_rows(fresh, [kept[(r["name"], r["kind"])] for r in fresh])
 
 
