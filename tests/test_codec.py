@@ -151,3 +151,6 @@ def test_the_rd_page_draws_the_codec_curve_and_says_where_it_wins(tmp_path, monk
     names = {t["name"] for t in traces}
     assert {"codec, entropy coded", "linear, 8-bit code, entropy coded"} <= names
     assert any(m.value.startswith("- Against WebP") for m in at.markdown)
+    targets = [m.value for m in at.markdown if m.value.startswith("- **") and "bits per pixel:" in m.value]
+    assert len(targets) == len(rd.TARGETS) and all(("met**" in t) or ("missed**" in t) for t in targets)
+    assert any(m.value.startswith("- **Above the PCA codec at every rate") for m in at.markdown)

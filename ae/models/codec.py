@@ -86,6 +86,7 @@ class CodecAE(nn.Module):
         lam: float = 100.0,
         step: float = 1.0,
         support: int = 127,
+        *,
         decoder_epochs: int = 0,
     ) -> None:
         super().__init__()
