@@ -61,23 +61,23 @@ def _vae(code_size: int, recipe: Recipe = VAE_RECIPE) -> ModelSpec:
 # The codecs trained for rate (ae.models.codec): one per λ of bits per pixel + λ · MSE, from about 0.05 to 1.3 bits per
 # pixel. Each starts from the logit regression's linear code (init "logit-rrr") in logit units, where one quantizer
 # step per codec sets the rate the run starts near; more code values for more bits. The last epoch fine-tunes the
-# decoder alone on the rounded codes. 17-33 s an epoch on one core (bench/README.md has the runs).
+# decoder alone on the rounded codes. 17-60 s an epoch on one core, by code size and load (bench/README.md).
 CODEC_RECIPE = Recipe(epochs=20, batch_size=64, lr=3e-3, init="logit-rrr")
-CODECS = (  # (λ, quantizer step, code values)
-    (3, 4.0, 32),
-    (60, 2.5, 64),
-    (8000, 1.5, 128),
-    (40000, 0.8, 256),
-    (100000, 0.45, 256),
+CODECS = (  # (λ, quantizer step, code values, epochs): the most epochs where the targets are hardest
+    (3, 4.0, 32, 10),
+    (60, 2.5, 64, 10),
+    (8000, 1.5, 128, 20),
+    (40000, 0.8, 256, 14),
+    (100000, 0.45, 256, 14),
 )
 
 
-def _codec(index: int, lam: float, step: float, values: int) -> ModelSpec:
+def _codec(index: int, lam: float, step: float, values: int, epochs: int) -> ModelSpec:
     return ModelSpec(
         f"codec-{index}",
         "codec",
         {"values": values, "channels": 32, "lam": lam, "step": step, "decoder_epochs": 1},
-        CODEC_RECIPE,
+        replace(CODEC_RECIPE, epochs=epochs),
         f"codec trained for rate, λ = {lam:g}: conv encoder plus a linear path to {values} integers entropy coded with "
         "a learned prior; transposed-conv decoder plus a linear path",
         "codec",
