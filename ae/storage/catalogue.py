@@ -64,7 +64,7 @@ def _vae(code_size: int, recipe: Recipe = VAE_RECIPE) -> ModelSpec:
 # decoder alone on the rounded codes. 17-60 s an epoch on one core, by code size and load (bench/README.md).
 CODEC_RECIPE = Recipe(epochs=20, batch_size=64, lr=3e-3, init="logit-rrr")
 CODECS = (  # (λ, quantizer step, code values, epochs): the most epochs where the targets are hardest
-    (3, 4.0, 32, 10),
+    (2.5, 4.5, 32, 16),
     (60, 2.5, 64, 10),
     (8000, 1.5, 128, 20),
     (40000, 0.8, 256, 14),
