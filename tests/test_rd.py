@@ -111,6 +111,7 @@ def test_rd_cli_measures_every_model_and_baseline(tmp_path, checkpoint_copy, mni
     shipped points on all 10,000 below, and all of them by `python -m ae rd --checkpoints X`, bench/README)."""
     (checkpoint_copy / rd.STORED).unlink()
     monkeypatch.setattr(folders, "data", lambda args: _subset(mnist, 2000, 200))
+    monkeypatch.setattr(rd, "PCA_STEPS", PCA_STEPS[4:6])  # two steps of the PCA codec: the wiring, not the curve
     assert main(["rd", "--csv", str(tmp_path / "rd.csv"), "--checkpoints", str(checkpoint_copy)]) == 0
     t = pd.read_csv(tmp_path / "rd.csv")
     for name in REGISTRY:
@@ -120,6 +121,8 @@ def test_rd_cli_measures_every_model_and_baseline(tmp_path, checkpoint_copy, mni
         assert set(t[t["name"] == f"PCA-{k}"]["kind"]) == {"float32 code", "8-bit code"}
     assert {"PNG", "JPEG", "WebP", "original"} <= set(t["family"])
     assert (t[t["family"] == "PNG"]["MSE"] == 0).all()
+    pca_files = t[t["kind"] == rd.PCA_CODED]  # the PCA codec's real files, each with the 3-byte header
+    assert len(pca_files) == 2 and np.allclose(pca_files["header bits per pixel"], 24 / 784)
     assert (t["digits"] == 200).all()
     assert "bit per pixel the best reconstruction is" in capsys.readouterr().out
     # what it measured was kept beside the checkpoints it read, and is read back, not measured, the next time

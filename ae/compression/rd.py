@@ -99,7 +99,7 @@ def baseline_rows(
     codecs: list[tuple[str, int | None]] | None = None,
     codec_digits: int | None = None,
     log=None,
-    pca_steps: tuple[float, ...] = PCA_STEPS,
+    pca_steps: tuple[float, ...] | None = None,
 ) -> list[dict]:
     """The original digits, PCA at each code size (float32 and 8-bit), the PCA codec at each of ``pca_steps`` and the
     image codecs."""
@@ -122,7 +122,7 @@ def baseline_rows(
             rows.append(
                 _row(f"PCA-{k}", "PCA", kind, values=k, bits=b, bpp=k * b / PIXELS, q=_quality(x, y), acc=acc, n=n)
             )
-    rows += pca_coded_rows(pca, train_flat, data, clf, pca_steps)
+    rows += pca_coded_rows(pca, train_flat, data, clf, PCA_STEPS if pca_steps is None else pca_steps)
     if log:
         log("PCA measured")
     m = codec_digits or n
