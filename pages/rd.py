@@ -75,7 +75,7 @@ st.caption(
 
 st.dataframe(table, hide_index=True, width="stretch")
 st.caption(
-    "Measuring every point takes about a minute on 2 cores, so `python -m ae rd` measures them once and keeps them "
+    "Measuring every point takes a few minutes, so `python -m ae rd` measures them once and keeps them "
     "in `checkpoints/rd.json`, each under the hash of the weights it was measured with. A model retrained since "
     "does not match its stored points and is measured again when this page opens."
 )
