@@ -154,3 +154,18 @@ def test_the_rd_page_draws_the_codec_curve_and_says_where_it_wins(tmp_path, monk
     targets = [m.value for m in at.markdown if m.value.startswith("- **") and "bits per pixel:" in m.value]
     assert len(targets) == len(rd.TARGETS) and all(("met**" in t) or ("missed**" in t) for t in targets)
     assert any(m.value.startswith("- **Above the PCA codec at every rate") for m in at.markdown)
+
+
+def test_the_last_epochs_train_the_decoder_alone_on_the_rounded_codes():
+    torch.manual_seed(0)
+    model = CodecAE(values=8, channels=8, support=7, decoder_epochs=1).train()
+    x = torch.rand(4, 1, 28, 28)
+    for epoch, decoder_only in ((1, False), (2, False), (3, True)):
+        model.start_epoch(epoch, 3)
+        model.zero_grad(set_to_none=True)
+        model.training_loss(x, x).backward()
+        frozen = [p.grad is None for m in (model.encoder, model.pixel_path, model.prior) for p in m.parameters()]
+        assert all(frozen) if decoder_only else not any(frozen)
+        assert all(p.grad is not None for p in model.decoder.parameters())
+    model.start_epoch(1, 1)  # a one-epoch run trains everything
+    assert not model.decoder_only
