@@ -55,7 +55,7 @@ def _rd_loss(model: CodecAE, x: torch.Tensor) -> float:
 
 def test_one_epoch_on_a_subset_lowers_the_rate_distortion_loss(small_mnist):
     spec = ModelSpec(
-        "codec-test", "codec", {"values": 32, "channels": 16, "lam": 100.0},
+        "codec-test", "codec", {"values": 32, "channels": 8, "lam": 100.0},
         Recipe(epochs=1, batch_size=32, lr=3e-3, train_subset=1024), group="codec",
     )  # fmt: skip
     x = small_mnist.test_images()[:500]
