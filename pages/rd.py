@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ae.compression.rd import codec_findings, codec_table
+from ae.compression.rd import codec_findings, codec_table, target_findings
 from ui import alternatives, state, view
 from ui.charts import direction, ratio_figure, rd_figure
 from ui.sidebar import sidebar
@@ -17,7 +17,9 @@ st.write(
     "**entropy coded** into an `.ael` file (each code value coded with its own probability table, fitted on the "
     "training digits' codes), and the **codec** models, small autoencoders trained for rate (bits per pixel + "
     "λ · MSE, with a learned prior for their integer code; one model per λ), whose files are their points. An "
-    "`.ael` file's bits include its header (format, model name, model hash, checksum), as a PNG's or a WebP's do."
+    "`.ael` file's bits include its 3-byte header (a model tag and a 2-byte check), as a PNG's or a WebP's do. The "
+    "**PCA codec** is the classical yardstick sent the same way: PCA, one uniform quantizer step for every kept "
+    "component, and the same entropy coder, into real `.ael` files."
 )
 
 table = state.rd_table()
@@ -47,11 +49,14 @@ st.header("Is an autoencoder a good compressor?")
 if sentences := codec_findings(table):
     for sentence in sentences:
         st.markdown(f"- {sentence}")
+    st.markdown("**The targets** (issue 26; the codec's files, headers included, on the test digits):")
+    for sentence in target_findings(table):
+        st.markdown(f"- {sentence}")
     st.dataframe(codec_table(table), hide_index=True, width="stretch")
     st.caption(
-        "The codec's curve beside the image files and the best autoencoder codes sent as fixed-length numbers (those "
-        "that no other fixed-length code beats on both bits and PSNR). Try it on your own digit: the Draw page shows "
-        "your drawing as a PNG, a WebP and a codec file."
+        "The codec's curve beside the image files, the PCA codec's files and the best autoencoder codes sent as "
+        "fixed-length numbers (those that no other fixed-length code beats on both bits and PSNR). Try it on your own "
+        "digit: the Draw page shows your drawing as a PNG, a WebP and a codec file."
     )
 else:
     st.info("No codec model has a checkpoint yet: train one with `python -m ae train --model codec-3`.")
@@ -70,7 +75,7 @@ st.caption(
 
 st.dataframe(table, hide_index=True, width="stretch")
 st.caption(
-    "Measuring every point takes about a minute on 2 cores, so `python -m ae rd` measures them once and keeps them "
+    "Measuring every point takes a few minutes, so `python -m ae rd` measures them once and keeps them "
     "in `checkpoints/rd.json`, each under the hash of the weights it was measured with. A model retrained since "
     "does not match its stored points and is measured again when this page opens."
 )

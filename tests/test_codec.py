@@ -28,7 +28,7 @@ CODECS = [n for n, s in REGISTRY.items() if s.family == "codec"]
 
 def test_the_codec_is_an_autoencoder_with_an_integer_code():
     torch.manual_seed(0)
-    model = CodecAE(values=16, hidden=32, support=7).eval()
+    model = CodecAE(values=16, channels=8, support=7).eval()
     x = torch.rand(3, 1, 28, 28)
     with torch.inference_mode():
         z = model.encode(x)
@@ -55,7 +55,7 @@ def _rd_loss(model: CodecAE, x: torch.Tensor) -> float:
 
 def test_one_epoch_on_a_subset_lowers_the_rate_distortion_loss(small_mnist):
     spec = ModelSpec(
-        "codec-test", "codec", {"values": 32, "hidden": 64, "lam": 100.0},
+        "codec-test", "codec", {"values": 32, "channels": 8, "lam": 100.0},
         Recipe(epochs=1, batch_size=32, lr=3e-3, train_subset=1024), group="codec",
     )  # fmt: skip
     x = small_mnist.test_images()[:500]
@@ -151,3 +151,21 @@ def test_the_rd_page_draws_the_codec_curve_and_says_where_it_wins(tmp_path, monk
     names = {t["name"] for t in traces}
     assert {"codec, entropy coded", "linear, 8-bit code, entropy coded"} <= names
     assert any(m.value.startswith("- Against WebP") for m in at.markdown)
+    targets = [m.value for m in at.markdown if m.value.startswith("- **") and "bits per pixel:" in m.value]
+    assert len(targets) == len(rd.TARGETS) and all(("met**" in t) or ("missed**" in t) for t in targets)
+    assert any(m.value.startswith("- **Above the PCA codec at every rate") for m in at.markdown)
+
+
+def test_the_last_epochs_train_the_decoder_alone_on_the_rounded_codes():
+    torch.manual_seed(0)
+    model = CodecAE(values=8, channels=8, support=7, decoder_epochs=1).train()
+    x = torch.rand(4, 1, 28, 28)
+    for epoch, decoder_only in ((1, False), (2, False), (3, True)):
+        model.start_epoch(epoch, 3)
+        model.zero_grad(set_to_none=True)
+        model.training_loss(x, x).backward()
+        frozen = [p.grad is None for m in (model.encoder, model.pixel_path, model.prior) for p in m.parameters()]
+        assert all(frozen) if decoder_only else not any(frozen)
+        assert all(p.grad is not None for p in model.decoder.parameters())
+    model.start_epoch(1, 1)  # a one-epoch run trains everything
+    assert not model.decoder_only

@@ -15,8 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 from ae.cli import folders
 from ae.cli.main import main
-from ae.compression import rd
-from ae.compression.baselines import encode_decode, fit_pca, pca_reconstruct
+from ae.compression import aelfile, rd
+from ae.compression.baselines import PCA_STEPS, encode_decode, fit_pca, pca_files, pca_reconstruct
 from ae.data.mnist import Mnist, load_mnist
 from ae.measure.classifier import accuracy
 from ae.measure.quantize import dequantize, evaluate_quantized, quantize
@@ -111,6 +111,7 @@ def test_rd_cli_measures_every_model_and_baseline(tmp_path, checkpoint_copy, mni
     shipped points on all 10,000 below, and all of them by `python -m ae rd --checkpoints X`, bench/README)."""
     (checkpoint_copy / rd.STORED).unlink()
     monkeypatch.setattr(folders, "data", lambda args: _subset(mnist, 2000, 200))
+    monkeypatch.setattr(rd, "PCA_STEPS", PCA_STEPS[4:6])  # two steps of the PCA codec: the wiring, not the curve
     assert main(["rd", "--csv", str(tmp_path / "rd.csv"), "--checkpoints", str(checkpoint_copy)]) == 0
     t = pd.read_csv(tmp_path / "rd.csv")
     for name in REGISTRY:
@@ -120,6 +121,8 @@ def test_rd_cli_measures_every_model_and_baseline(tmp_path, checkpoint_copy, mni
         assert set(t[t["name"] == f"PCA-{k}"]["kind"]) == {"float32 code", "8-bit code"}
     assert {"PNG", "JPEG", "WebP", "original"} <= set(t["family"])
     assert (t[t["family"] == "PNG"]["MSE"] == 0).all()
+    pca_files = t[t["kind"] == rd.PCA_CODED]  # the PCA codec's real files, each with the 3-byte header
+    assert len(pca_files) == 2 and np.allclose(pca_files["header bits per pixel"], 24 / 784)
     assert (t["digits"] == 200).all()
     assert "bit per pixel the best reconstruction is" in capsys.readouterr().out
     # what it measured was kept beside the checkpoints it read, and is read back, not measured, the next time
@@ -151,7 +154,8 @@ def test_shipped_points_are_current_and_read_not_measured(mnist):
     models = list(REGISTRY)  # every model of the registry has its points
     assert set(models) <= set(t["name"])
     points = sum(len(_kinds(n)) for n in models)
-    assert len(t) == 1 + points + 2 * t[t["family"] == "PCA"]["name"].nunique() + len(rd.CODECS)
+    pca_sizes = t[(t["family"] == "PCA") & (t["kind"] != rd.PCA_CODED)]["name"].nunique()
+    assert len(t) == 1 + points + 2 * pca_sizes + len(PCA_STEPS) + len(rd.CODECS)
 
 
 @pytest.mark.slow
@@ -164,9 +168,9 @@ def test_stored_points_are_what_the_code_measures(mnist):
     _same_rows([rd.entropy_row(REGISTRY["linear-32"], model, meta, mnist, clf)], stored["entropy"]["linear-32"]["rows"])
     codec, codec_meta = checkpoints.load("codec-1")
     _same_rows(rd.model_rows(REGISTRY["codec-1"], codec, codec_meta, mnist, clf), stored["models"]["codec-1"]["rows"])
-    fresh = rd.baseline_rows(mnist, clf, [32], codecs=[("JPEG", 50)])
+    fresh = rd.baseline_rows(mnist, clf, [32], codecs=[("JPEG", 50)], pca_steps=(PCA_STEPS[5],))
     kept = {(r["name"], r["kind"]): r for r in stored["baselines"]["rows"]}
-    assert len(fresh) == 4  # original, PCA-32 float32 and 8-bit, JPEG q=50
+    assert len(fresh) == 5  # original, PCA-32 float32 and 8-bit, the PCA codec at one step, JPEG q=50
     _same_rows(fresh, [kept[(r["name"], r["kind"])] for r in fresh])
 
 
@@ -212,3 +216,40 @@ def test_rd_page_renders_from_the_stored_points_and_never_rewrites_the_shipped_o
     assert not at.exception
     # Points the page had to measure (none, while the shipped ones are current) go to the workspace only.
     assert (ROOT / "checkpoints" / rd.STORED).read_bytes() == shipped
+
+
+def test_the_pca_codec_sends_real_files_that_decode_to_its_reconstructions(mnist):
+    train = mnist.train_x[:3000].reshape(-1, 784) / 255.0
+    pca = fit_pca(train)
+    codes = pca.encode(train, 784)
+    test = mnist.test_x[:30].reshape(-1, 784) / 255.0
+    coarse, fine = (pca_files(pca, codes, test, step) for step in (2.0, 0.5))
+    for r in (coarse, fine):
+        assert all(len(f) > aelfile.HEADER_BYTES for f in r.files)  # 3 bytes of header, then the payload
+        # The decoder's reconstruction: the kept components at their quantized values, decoded from the bytes.
+        z = np.round(pca.encode(test, r.values) / r.step) * r.step
+        np.testing.assert_allclose(r.reconstructions, np.clip(pca.decode(z), 0, 1), atol=1e-9)
+    assert coarse.values < fine.values  # a finer step keeps more components (their variance above step² / 12)
+    size = [np.mean([len(f) for f in r.files]) for r in (coarse, fine)]
+    error = [np.mean((r.reconstructions - test) ** 2) for r in (coarse, fine)]
+    assert size[0] < size[1] and error[0] > error[1]
+
+
+def _points(codec: list[tuple[float, float]], pca: list[tuple[float, float]]) -> pd.DataFrame:
+    rows = [(f"codec-{i}", "codec", "entropy coded", b, p) for i, (b, p) in enumerate(codec, 1)]
+    rows += [(f"PCA Δ={i}", "PCA", rd.PCA_CODED, b, p) for i, (b, p) in enumerate(pca)]
+    return pd.DataFrame(rows, columns=["name", "family", "kind", "bits per pixel", "PSNR (dB)"])
+
+
+def test_the_targets_are_met_or_missed_by_what_the_points_say():
+    t = _points([(0.07, 23.5), (0.5, 27.0), (0.9, 32.5)], [(0.08, 16.0), (0.5, 24.0), (1.0, 30.0)])
+    met_low, missed_mid, met_high, pca = rd.target_findings(t)
+    assert met_low.startswith("**23 dB at ≤ 0.08 bits per pixel: met** by 0.50 dB: codec-1")
+    assert missed_mid.startswith("**28 dB at ≤ 0.55 bits per pixel: missed** by 1.00 dB: codec-2")
+    assert "the curve reaches 28 dB at 0.556 bits per pixel" in missed_mid  # 27 -> 32.5 dB over 0.5 -> 0.9 bpp, log
+    assert met_high.startswith("**32 dB at ≤ 1 bits per pixel: met** by 0.50 dB: codec-3")
+    # Compared at every point of either curve inside both: 0.08 (+7.7 dB), 0.5 (+3.0), 0.9 (+3.4, PCA interpolated).
+    assert pca.startswith("**Above the PCA codec at every rate: met**") and "at 0.500 bits per pixel (+3.00 dB)" in pca
+    behind = rd.target_findings(_points([(0.3, 20.0), (1.0, 31.0)], [(0.3, 22.0), (1.0, 30.0)]))
+    assert "**Above the PCA codec at every rate: missed**" in behind[-1] and "(-2.00 dB)" in behind[-1]
+    assert "the curve never reaches 32 dB (its best: 31.00 dB)" in behind[2] and "that small" in behind[0]

@@ -5,6 +5,7 @@ import torch
 
 from ae.models.autoencoders import LinearAE
 from ae.models.batching import mean_squared_error as mse_on
+from ae.models.codec import CodecAE
 from ae.training import warmstart
 from ae.training.loop import train
 from tests.tiny import TINY_CONV, TINY_LINEAR
@@ -63,3 +64,17 @@ def test_the_start_refuses_models_it_does_not_fit(small_mnist):
         train(replace(RRR_LINEAR, recipe=replace(RRR_LINEAR.recipe, noise_std=0.5)), small_mnist)
     with pytest.raises(ValueError, match="unknown init"):
         train(replace(RRR_LINEAR, recipe=replace(RRR_LINEAR.recipe, init="magic")), small_mnist)
+
+
+def test_a_codec_starts_as_the_rank_d_linear_code_in_logit_units(fit, mnist):
+    """The codec's linear paths carry the regression map (unscaled directions), its conv branches start silent."""
+    model = CodecAE(values=16, channels=8, step=0.5).eval()
+    warmstart.start_codec(model, fit)
+    x = mnist.test_images()[:50]
+    basis = fit.directions[:, :16]
+    code = (x.reshape(50, -1).double() - fit.mean) @ fit.coef @ basis
+    with torch.no_grad():
+        torch.testing.assert_close(model.export_encode(x).double(), code, rtol=1e-4, atol=1e-3)
+        z = model.encode(x)  # the rounded code, in steps of 0.5
+        want = torch.sigmoid((z.double() * 0.5) @ basis.T + fit.logit_mean)  # the conv branch adds nothing yet
+        torch.testing.assert_close(model.decode(z).reshape(50, -1).double(), want, rtol=1e-4, atol=1e-5)

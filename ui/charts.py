@@ -177,6 +177,7 @@ KIND_DASH = {
     "lossless": "solid",
     "8-bit code, entropy coded": "dashdot",  # real .ael files (ae.compression.aelfile), header included
     "entropy coded": "solid",  # a codec trained for rate: its files are its only points
+    "uniform quantizer, entropy coded": "longdashdot",  # the PCA codec's .ael files (ae.compression.baselines)
 }
 FAMILY_ORDER = ["codec", "linear", "conv", "PCA", "JPEG", "WebP", "PNG"]
 # Only the autoencoders' float32 points (and the few points of the codecs trained for rate) carry a name: a label on

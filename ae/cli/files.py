@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ae.cli import folders
-from ae.compression.aelfile import AelError, Sender, WrongModel, load_sender, png_bytes, unpack
+from ae.compression.aelfile import AelError, Sender, WrongModel, load_sender, models_with_tag, png_bytes, unpack
 from ae.data.preprocess import InputError, read_picture
 from ae.models.autoencoders import PIXELS
 from ae.runtime.fileio import atomic_write
@@ -44,14 +44,25 @@ def cmd_compress(args) -> int:
     return 0
 
 
+def _maker(args, blob: bytes) -> tuple[str, np.ndarray]:
+    """The model that made ``blob`` (``--model``, else the lab's model of the file's tag) and its picture."""
+    parsed = unpack(blob)
+    names = [args.model] if args.model else models_with_tag(parsed.tag, active_registry())
+    if not names:
+        raise WrongModel("this file was made with a model this lab does not have (or it is not an .ael file)")
+    for name in names[:-1]:  # two models of one tag: the file's check passes with the one that made it
+        try:
+            return name, _sender(args, name).decompress(blob)
+        except AelError:
+            continue
+    return names[-1], _sender(args, names[-1]).decompress(blob)
+
+
 def cmd_decompress(args) -> int:
     """``python -m ae decompress digit.ael -o out.png`` (``--model NAME``: refuse a file made by another model)."""
     try:
         blob = Path(args.file).read_bytes()
-        name = unpack(blob).name
-        if args.model and args.model != name:
-            raise WrongModel(f"this file was made with model {name!r}, not {args.model!r}")
-        picture = _sender(args, name).decompress(blob)
+        name, picture = _maker(args, blob)
     except (OSError, AelError, checkpoints.CheckpointError) as e:
         print(f"error: {args.file}: {e}", file=sys.stderr)
         return 1
@@ -69,4 +80,4 @@ def add_compress(p) -> None:
 def add_decompress(p) -> None:
     p.add_argument("file", type=Path, help="an .ael file")
     p.add_argument("-o", "--output", type=Path, required=True, help="the PNG file to write")
-    p.add_argument("--model", help="refuse the file unless this model made it (default: the model it names)")
+    p.add_argument("--model", help="refuse the file unless this model made it (default: the model its tag names)")

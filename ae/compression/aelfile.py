@@ -1,23 +1,23 @@
 """The .ael file: one digit, entropy coded by a model of the lab (``entropy``), small enough to count in bits.
 
-Layout (all integers unsigned, big-endian):
+Layout (format 2): a 3-byte header, then the payload to the end of the file; its length is the file's.
 
-    0xAE                  1 byte   the mark of an .ael file
-    version               1 byte   FORMAT_VERSION
-    name length, name     1 + n    the model that made it (ASCII)
-    model hash            4 bytes  first bytes of sha256(weights' sha256, probability tables' digest)
-    payload length        1-2      LEB128 varint
-    payload               ...      the range coder's bytes
-    CRC-16                2 bytes  CRC-CCITT of everything before it
+    tag      1 byte   the model's tag, 0x00-0xAD: first byte of sha256(name) mod 0xAE (MODEL_TAGS)
+    check    2 bytes  big-endian: the payload's length mod 16 (4 bits), then a CRC-12 of the model hash, the tag and
+                      the payload (12 bits)
+    payload  ...      the range coder's bytes, cut at byte precision (``entropy.encode``)
 
-The model hash is that of the weights and of the tables the code was coded with: a file is decoded only by the
-very model that made it, never into a wrong picture by a retrained one. The CRC detects any changed byte (and any
-burst of up to 16 changed bits), the lengths a truncated file.
+The model hash is that of the weights and of the tables the code was coded with: a file passes the check only with the
+very model that made it, never decoding into a wrong picture with a retrained one. A CRC of degree 12 detects any
+changed byte (any burst of up to 12 changed bits). The length bits tell a truncated file (its payload shorter than
+it was, so the CRC fails too) from a changed byte (same length).
+
+The first byte keeps the other values for other formats: 0xAE was the mark of format 1 (a 17-byte header with the
+model's name), whose files are refused with a message that says so; 0xAF-0xFF are for later formats.
 """
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 import io
 from dataclasses import dataclass
@@ -30,11 +30,34 @@ from torch import nn
 from ae.compression.entropy import Coder, EntropyError, coder_for
 from ae.data.mnist import load_mnist
 from ae.storage import checkpoints
+from ae.storage.catalogue import active_registry
 
-MARK = 0xAE
-FORMAT_VERSION = 1
+OLD_MARK = 0xAE  # the first byte of every format-1 file
+MODEL_TAGS = OLD_MARK  # tags are 0 .. 0xAD
 HASH_BYTES = 4
-CRC_BYTES = 2
+HEADER_BYTES = 3
+LENGTH_MOD = 16
+CRC_POLY, CRC_BITS = 0x80F, 12  # CRC-12/DECT: x^12 + x^11 + x^3 + x^2 + x + 1
+
+
+def _crc_table() -> list[int]:
+    table = []
+    for byte in range(256):
+        c = byte << (CRC_BITS - 8)
+        for _ in range(8):
+            c = ((c << 1) ^ (CRC_POLY if c & (1 << (CRC_BITS - 1)) else 0)) & ((1 << CRC_BITS) - 1)
+        table.append(c)
+    return table
+
+
+_CRC_TABLE = _crc_table()
+
+
+def crc12(data: bytes, crc: int = 0xFFF) -> int:
+    """CRC-12 of ``data``, most significant bit first."""
+    for byte in data:
+        crc = ((crc << 8) & 0xFFF) ^ _CRC_TABLE[((crc >> (CRC_BITS - 8)) ^ byte) & 0xFF]
+    return crc
 
 
 class AelError(ValueError):
@@ -49,93 +72,98 @@ class UnsupportedVersion(AelError):
     pass
 
 
+class OldFormat(UnsupportedVersion):
+    """A format-1 file (0xAE mark, model name, 4-byte hash, CRC-16)."""
+
+
 class TruncatedFile(AelError):
     pass
 
 
 class CorruptFile(AelError):
-    pass
+    """A changed byte, or a file made by another version (retrained since) of the model: the check cannot tell."""
 
 
 class WrongModel(AelError):
     """Made by another model than the one asked for, or by one this lab does not have."""
 
 
-class ChangedModel(AelError):
-    """Made by a model of the same name whose weights (or tables) have changed since."""
-
-
 @dataclass(frozen=True)
 class Parsed:
-    name: str
-    model_hash: bytes
+    tag: int
+    check: int
     payload: bytes
-    header_bytes: int  # everything but the payload: mark, version, name, hash, length, CRC
+    header_bytes: int = HEADER_BYTES
+
+
+def model_tag(name: str) -> int:
+    return hashlib.sha256(name.encode("utf-8")).digest()[0] % MODEL_TAGS
+
+
+def models_with_tag(tag: int, names) -> list[str]:
+    return [n for n in names if model_tag(n) == tag]
 
 
 def model_hash(weights_sha256: str, coder: Coder) -> bytes:
     return hashlib.sha256(bytes.fromhex(weights_sha256) + coder.digest()).digest()[:HASH_BYTES]
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
+def _check(tag: int, model_hash_: bytes, payload: bytes) -> int:
+    return (len(payload) % LENGTH_MOD) << CRC_BITS | crc12(model_hash_ + bytes([tag]) + payload)
 
 
-def header_bytes(name: str, payload_bytes: int) -> int:
-    """The bytes of a file that are not payload."""
-    return 2 + 1 + len(name.encode("ascii")) + HASH_BYTES + len(_varint(payload_bytes)) + CRC_BYTES
+def header_bytes(name: str = "", payload_bytes: int = 0) -> int:
+    """The bytes of a file that are not payload: always 3."""
+    return HEADER_BYTES
 
 
 def pack(name: str, model_hash_: bytes, payload: bytes) -> bytes:
-    raw = name.encode("ascii")
-    if not 0 < len(raw) < 256 or len(model_hash_) != HASH_BYTES:
-        raise ValueError("a model name of 1-255 ASCII characters and a 4-byte hash are needed")
-    body = bytes([MARK, FORMAT_VERSION, len(raw)]) + raw + model_hash_ + _varint(len(payload)) + payload
-    return body + binascii.crc_hqx(body, 0xFFFF).to_bytes(CRC_BYTES, "big")
-
-
-def _need(data: bytes, end: int) -> None:
-    if len(data) < end:
-        raise TruncatedFile(f"the file is truncated: it ends after {len(data)} bytes, inside its header")
-
-
-def _read_varint(data: bytes, at: int) -> tuple[int, int]:
-    n = shift = 0
-    for i in range(at, min(at + 3, len(data))):
-        n |= (data[i] & 0x7F) << shift
-        shift += 7
-        if not data[i] & 0x80:
-            return n, i + 1
-    _need(data, at + 4)
-    raise CorruptFile("the file is corrupted: its payload length cannot be read")
+    if len(model_hash_) != HASH_BYTES:
+        raise ValueError("a 4-byte model hash is needed")
+    tag = model_tag(name)
+    return bytes([tag]) + _check(tag, model_hash_, payload).to_bytes(2, "big") + payload
 
 
 def unpack(data: bytes) -> Parsed:
-    """The parts of an .ael file, checked: raises NotAelFile, UnsupportedVersion, TruncatedFile or CorruptFile."""
-    if not data or data[0] != MARK:
-        raise NotAelFile("this is not an .ael file (it does not start with the .ael mark 0xAE)")
-    _need(data, 3)
-    if data[1] != FORMAT_VERSION:
-        raise UnsupportedVersion(f"this .ael file has format version {data[1]}; this lab reads version 1")
-    at = 3 + data[2]
-    _need(data, at + HASH_BYTES + 1)
-    size, start = _read_varint(data, at + HASH_BYTES)
-    end = start + size + CRC_BYTES
-    if len(data) < end:
-        raise TruncatedFile(f"the file is truncated: {len(data)} of its {end} bytes are there")
-    if len(data) > end or binascii.crc_hqx(data[: end - CRC_BYTES], 0xFFFF) != int.from_bytes(data[-2:], "big"):
-        raise CorruptFile("the file is corrupted: its checksum does not match its bytes (a byte was changed)")
-    try:
-        name = data[3 : 3 + data[2]].decode("ascii")
-    except UnicodeDecodeError:
-        raise CorruptFile("the file is corrupted: its model name is not readable") from None
-    payload = bytes(data[start : start + size])
-    return Parsed(name, bytes(data[at : at + HASH_BYTES]), payload, len(data) - size)
+    """The parts of an .ael file: raises NotAelFile, OldFormat, UnsupportedVersion or TruncatedFile. The check is
+    the model's to verify (``Sender.check``), since it is seeded with the model's hash."""
+    if not data:
+        raise NotAelFile("this file is empty: an .ael file has at least its 3-byte header")
+    if data[0] == OLD_MARK:
+        raise OldFormat(
+            "this .ael file is in the old format (format 1, a 17-byte header that named its model), which this lab "
+            "no longer reads: compress the digit again to get a format-2 file (3-byte header)"
+        )
+    if data[0] > OLD_MARK:
+        raise UnsupportedVersion(f"this .ael file starts with 0x{data[0]:02X}: a later format than this lab reads")
+    if len(data) < HEADER_BYTES:
+        raise TruncatedFile(f"the file is truncated: it ends after {len(data)} bytes, inside its 3-byte header")
+    return Parsed(data[0], int.from_bytes(data[1:3], "big"), bytes(data[HEADER_BYTES:]))
+
+
+def verify(name: str, model_hash_: bytes, parsed: Parsed, known=()) -> None:
+    """Raise WrongModel, TruncatedFile or CorruptFile unless model ``name`` (hash ``model_hash_``) made ``parsed``;
+    ``known``: the names of the lab's models, to say which one made a file of another tag."""
+    if parsed.tag != model_tag(name):
+        others = models_with_tag(parsed.tag, known)
+        made = f"model {' or '.join(repr(n) for n in others)}" if others else "a model this lab does not have"
+        raise WrongModel(
+            f"this file was made with {made}, not {name!r}" + (f": decompress it with {others[0]}" if others else "")
+        )
+    length_ok = parsed.check >> CRC_BITS == len(parsed.payload) % LENGTH_MOD
+    crc_ok = parsed.check & 0xFFF == crc12(model_hash_ + bytes([parsed.tag]) + parsed.payload)
+    if not length_ok and not crc_ok:
+        missing = ((parsed.check >> CRC_BITS) - len(parsed.payload)) % LENGTH_MOD
+        raise TruncatedFile(
+            f"the file is truncated: {missing} byte(s) of its code are missing at its end"
+            if missing <= LENGTH_MOD // 2
+            else f"the file has {LENGTH_MOD - missing} byte(s) too many: bytes were added at its end"
+        )
+    if not (length_ok and crc_ok):
+        raise CorruptFile(
+            "the file is corrupted: its check does not match its bytes (a byte was changed), or it was made by "
+            f"another version of {name!r} (retrained since, whose decoder would give a wrong picture)"
+        )
 
 
 @dataclass(frozen=True)
@@ -167,16 +195,7 @@ class Sender:
         return self.model.decode(z).reshape(28, 28).numpy()
 
     def check(self, parsed: Parsed) -> None:
-        if parsed.name != self.name:
-            raise WrongModel(
-                f"this file was made with model {parsed.name!r}, not {self.name!r}: decompress it with {parsed.name}"
-            )
-        if parsed.model_hash != self.model_hash:
-            raise ChangedModel(
-                f"this file was made with another version of {self.name!r} (model hash {parsed.model_hash.hex()}, "
-                f"this one is {self.model_hash.hex()}): it was retrained or changed since, and its decoder would "
-                "give a wrong picture"
-            )
+        verify(self.name, self.model_hash, parsed, active_registry())
 
 
 def load_sender(name: str, source=None, data=None, registry: dict | None = None, mnist_root=None) -> Sender:

@@ -35,20 +35,48 @@ def _family():
     return constriction.stream.model.Categorical(perfect=False)
 
 
+def _words(data: bytes) -> np.ndarray:
+    """The range coder's 32-bit words from bytes cut at byte precision: zero bytes pad the last word back."""
+    padded = bytes(data) + bytes(-len(data) % 4)
+    return np.frombuffer(padded, dtype=">u4").astype(np.uint32)
+
+
+def _decodes_to(data: bytes, symbols: np.ndarray, tables: np.ndarray) -> bool:
+    try:
+        got = constriction.stream.queue.RangeDecoder(_words(data)).decode(_family(), tables)
+    except (ValueError, RuntimeError, AssertionError):
+        return False
+    return bool(np.array_equal(got, symbols))
+
+
+def _round_up(prefix: bytes) -> bytes | None:
+    """The next byte string of the same length (None past all-0xFF)."""
+    n = int.from_bytes(prefix, "big") + 1
+    return n.to_bytes(len(prefix), "big") if n < 256 ** len(prefix) else None
+
+
 def encode(symbols: np.ndarray, tables: np.ndarray) -> bytes:
-    """One digit's symbols (D,) in 0 .. levels - 1, coded with row d of ``tables`` (D, levels) for symbol d."""
+    """One digit's symbols (D,) in 0 .. levels - 1, coded with row d of ``tables`` (D, levels) for symbol d.
+
+    constriction's range coder ends on a whole 32-bit word (up to 3 bytes and more of flushed state past what the
+    symbols need). The words are written most significant byte first, and cut to the shortest prefix that, rounded
+    up at its last byte and padded with zeros, still lies in the final interval: checked by decoding it."""
+    symbols = np.ascontiguousarray(symbols, dtype=np.int32)
     coder = constriction.stream.queue.RangeEncoder()
-    coder.encode(np.ascontiguousarray(symbols, dtype=np.int32), _family(), tables)
-    return coder.get_compressed().astype("<u4").tobytes()
+    coder.encode(symbols, _family(), tables)
+    best = coder.get_compressed().astype(">u4").tobytes()
+    for k in range(len(best) - 1, -1, -1):
+        fits = [c for c in (best[:k], _round_up(best[:k])) if c is not None and _decodes_to(c, symbols, tables)]
+        if not fits:
+            break
+        best = fits[0]
+    return best
 
 
 def decode(data: bytes, tables: np.ndarray) -> np.ndarray:
     """The (D,) symbols that ``encode`` turned into ``data``."""
-    if len(data) % 4:
-        raise EntropyError(f"{len(data)} bytes of code is not a whole number of 32-bit words")
-    words = np.frombuffer(data, dtype="<u4").astype(np.uint32)
     try:
-        return constriction.stream.queue.RangeDecoder(words).decode(_family(), tables).astype(np.int64)
+        return constriction.stream.queue.RangeDecoder(_words(data)).decode(_family(), tables).astype(np.int64)
     except (ValueError, RuntimeError, AssertionError) as e:
         raise EntropyError(f"the code cannot be decoded: {e}") from e
 

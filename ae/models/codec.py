@@ -67,41 +67,62 @@ class FactorizedPrior(nn.Module):
 
 class CodecAE(nn.Module):
     """Conv 5x5/2 (28 -> 14), conv 3x3/2 (-> 7), a linear layer to a code of ``values`` numbers, rounded to integers
-    in [-support, support]; an MLP decoder (``hidden`` units) back to 28x28, sigmoid output. Trained on rate +
-    ``lam`` · MSE, where the rate is the code's bits per pixel under the learned prior.
+    in [-support, support]. The decoder mirrors it: a linear layer to ``channels`` maps of 7x7, two transposed convs
+    (-> 14 -> 28) and a 3x3 conv to the picture's logits, plus a linear path straight from the code to the logits
+    (the global shape of the digit, which the convs then sharpen); sigmoid output. Trained on rate + ``lam`` · MSE,
+    where the rate is the code's bits per pixel under the learned prior.
 
     The code is rounded in units of ``step``: the encoder's output divided by it, the decoder's input multiplied by
     it. At high rates the best step shrinks as 1/sqrt(λ); starting from it, rather than leaving the encoder to grow its
     weights that far, is what lets a few epochs reach the higher rates.
 
-    The decoder is dense rather than transposed convs: as ae.models notes, oneDNN's deconvolutions are slow at these
-    shapes, and a codec per λ has to train in a minute or two on one core."""
+    The decoder has capacity (an MLP decoder capped every codec near 27 dB, bench/README.md); ``channels`` 64 trains at
+    about 2k digits/s on one core in channels-last."""
 
     def __init__(
-        self, values: int = 128, hidden: int = 384, lam: float = 100.0, step: float = 1.0, support: int = 127
+        self,
+        values: int = 128,
+        channels: int = 64,
+        lam: float = 100.0,
+        step: float = 1.0,
+        support: int = 127,
+        *,
+        decoder_epochs: int = 0,
     ) -> None:
         super().__init__()
-        self.values, self.lam, self.step, self.support = values, lam, step, support
+        self.values, self.channels, self.lam, self.step, self.support = values, channels, lam, step, support
+        # The last ``decoder_epochs`` of a run train the decoder alone on the rounded codes of the final encoder.
+        self.decoder_epochs, self.decoder_only = decoder_epochs, False
+        c = channels
         self.encoder = nn.Sequential(
-            nn.Conv2d(1, 16, 5, stride=2, padding=2), nn.ReLU(),
-            nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Flatten(), nn.Linear(32 * 7 * 7, values),
+            nn.Conv2d(1, c // 2, 5, stride=2, padding=2), nn.ReLU(),
+            nn.Conv2d(c // 2, c, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Flatten(), nn.Linear(c * 7 * 7, values),
         )  # fmt: skip
-        self.decoder = nn.Sequential(nn.Linear(values, hidden), nn.ReLU(), nn.Linear(hidden, PIXELS))
+        self.pixel_path = nn.Linear(PIXELS, values)  # the linear half of the code (PCA-like), beside the convs'
+        self.expand = nn.Linear(values, c * 7 * 7)
+        self.decoder = nn.Sequential(
+            nn.ReLU(), nn.ConvTranspose2d(c, c // 2, 4, stride=2, padding=1),
+            nn.ReLU(), nn.ConvTranspose2d(c // 2, c // 4, 4, stride=2, padding=1),
+            nn.ReLU(), nn.Conv2d(c // 4, 1, 3, padding=1),
+        )  # fmt: skip
+        self.linear_path = nn.Linear(values, PIXELS)
         self.prior = FactorizedPrior(values)
         # The training noise has its own generator: runs side by side share the global one.
         self.noise = torch.Generator().manual_seed(0)
 
     def analysis(self, x: torch.Tensor) -> torch.Tensor:
         """The code before rounding, in steps, (N, values)."""
-        return self.encoder(x) / self.step
+        return self.export_encode(x) / self.step
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The code as sent: integers in [-support, support] (as floats)."""
         return torch.round(self.analysis(x)).clamp(-self.support, self.support)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.decoder(z * self.step)).reshape(-1, 1, 28, 28)  # -1: a batch ONNX leaves free
+        y = z * self.step
+        maps = self.expand(y).reshape(-1, self.channels, 7, 7)  # -1: a batch ONNX leaves free
+        return torch.sigmoid(self.decoder(maps) + self.linear_path(y).reshape(-1, 1, 28, 28))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
@@ -109,7 +130,8 @@ class CodecAE(nn.Module):
     # The halves the browser runs (ae.export): the rounding moves into the decoder's graph. The two compose to
     # forward(); the encoder's graph then stays continuous, comparable with torch to float precision.
     def export_encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(x)  # before the division by the step: the encoder's own units
+        # Before the division by the step: the encoder's own units. reshape(-1, ...): a batch ONNX leaves free.
+        return self.encoder(x) + self.pixel_path(x.reshape(-1, PIXELS))
 
     def export_decode(self, y: torch.Tensor) -> torch.Tensor:
         return self.decode(torch.round(y / self.step).clamp(-self.support, self.support))
@@ -124,7 +146,16 @@ class CodecAE(nn.Module):
         y_hat = y + (torch.round(y) - y).detach()
         return bits, F.mse_loss(self.decode(y_hat), x)
 
+    def start_epoch(self, epoch: int, epochs: int) -> None:
+        """Called by the training loop before each (1-based) epoch: the last ``decoder_epochs`` fine-tune the
+        decoder alone, the encoder and the prior (hence the code and its bits) fixed."""
+        self.decoder_only = epochs > self.decoder_epochs and epoch > epochs - self.decoder_epochs
+
     def training_loss(self, x_in: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        if self.decoder_only:  # the rate is fixed with the encoder: only the distortion is left to lower
+            with torch.no_grad():
+                z = self.encode(x_in)
+            return self.lam * F.mse_loss(self.decode(z), x)
         bits, mse = self.rate_and_distortion(x_in, x)
         return bits + self.lam * mse
 
@@ -134,4 +165,5 @@ class CodecAE(nn.Module):
 
     def decoder_parameters(self) -> int:
         """What the receiver holds: the decoder and the prior its tables come from."""
-        return sum(p.numel() for m in (self.decoder, self.prior) for p in m.parameters())
+        parts = (self.expand, self.decoder, self.linear_path, self.prior)
+        return sum(p.numel() for m in parts for p in m.parameters())

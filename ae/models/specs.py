@@ -30,7 +30,8 @@ class Recipe:
     train_subset: int | None = None  # use only the first N training digits (tests, quick demos)
     noise_std: float = 0.0  # > 0: a denoising autoencoder, fed clip(x + N(0, std²)) and asked for the clean x
     # "pytorch": PyTorch's initialisation (conv models then centre their code channels, ae.training.loop);
-    # "logit-rrr": linear models start from the reduced-rank regression of the pixels' logits (ae.training.warmstart)
+    # "logit-rrr": linear models (and a codec's linear paths) start from the reduced-rank regression of the pixels'
+    # logits (ae.training.warmstart)
     init: str = "pytorch"
     # Intra-op threads. Fixed by the recipe: another count sums in another order and gives other weights. A run holds
     # that many cores (ae.runtime.cores.CORES); one is the default, since two runs side by side on one core each use two

@@ -4,7 +4,6 @@ is one entry here, or one spec file built in the lab (``ae.storage.spec_files``)
 from __future__ import annotations
 
 import importlib
-import math
 import os
 from dataclasses import replace
 
@@ -59,20 +58,28 @@ def _vae(code_size: int, recipe: Recipe = VAE_RECIPE) -> ModelSpec:
     )
 
 
-# The codecs trained for rate (ae.models.codec): one per λ of bits per pixel + λ · MSE, spanning about 0.1 to 2 bits per
-# pixel; 6 epochs take about a minute on one core (bench/README.md).
-CODEC_RECIPE = Recipe(epochs=6, batch_size=128, lr=4e-3)
-CODEC_LAMBDAS = (30, 150, 750, 4000, 20000)
+# The codecs trained for rate (ae.models.codec): one per λ of bits per pixel + λ · MSE, from about 0.05 to 1.3 bits per
+# pixel. Each starts from the logit regression's linear code (init "logit-rrr") in logit units, where one quantizer
+# step per codec sets the rate the run starts near; more code values for more bits. The last epoch fine-tunes the
+# decoder alone on the rounded codes. 17-60 s an epoch on one core, by code size and load (bench/README.md).
+CODEC_RECIPE = Recipe(epochs=20, batch_size=64, lr=3e-3, init="logit-rrr")
+CODECS = (  # (λ, quantizer step, code values, epochs): the most epochs where the targets are hardest
+    (2.5, 4.5, 32, 16),
+    (60, 2.5, 64, 10),
+    (8000, 1.5, 128, 20),
+    (40000, 0.8, 256, 14),
+    (100000, 0.45, 256, 14),
+)
 
 
-def _codec(index: int, lam: float) -> ModelSpec:
+def _codec(index: int, lam: float, step: float, values: int, epochs: int) -> ModelSpec:
     return ModelSpec(
         f"codec-{index}",
         "codec",
-        {"lam": lam, "step": round(5 / math.sqrt(lam), 4)},
-        CODEC_RECIPE,
-        f"codec trained for rate, λ = {lam:g}: conv encoder to 128 integers entropy coded with a learned prior, "
-        "MLP decoder",
+        {"values": values, "channels": 32, "lam": lam, "step": step, "decoder_epochs": 1},
+        replace(CODEC_RECIPE, epochs=epochs),
+        f"codec trained for rate, λ = {lam:g}: conv encoder plus a linear path to {values} integers entropy coded with "
+        "a learned prior; transposed-conv decoder plus a linear path",
         "codec",
     )
 
@@ -95,7 +102,7 @@ REGISTRY: dict[str, ModelSpec] = {
         # Generative: VAEs (ae.models.vae) whose prior can be sampled; 2-D for the latent plane, 16-D for better digits.
         *(_vae(code) for code in (2, 16)),
         # Trained for rate (ae.models.codec), from the fewest bits up.
-        *(_codec(i, lam) for i, lam in enumerate(CODEC_LAMBDAS, 1)),
+        *(_codec(i, *codec) for i, codec in enumerate(CODECS, 1)),
     ]
 }
 

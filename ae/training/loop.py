@@ -24,6 +24,7 @@ from ae.data import noise
 from ae.data.mnist import Mnist
 from ae.models.autoencoders import LinearAE, preferred_memory_format
 from ae.models.batching import mean_squared_error
+from ae.models.codec import CodecAE
 from ae.models.specs import ModelSpec, Recipe
 from ae.runtime.allocator import keep_freed_memory
 from ae.runtime.cores import torch_threads
@@ -189,15 +190,16 @@ def setup(spec: ModelSpec, recipe: Recipe, data: Mnist, device: torch.device) ->
 
 
 def start(run: Run, data: Mnist) -> None:
-    """The model's starting point: PyTorch's init, or the closed-form start of a plain linear model. Conv models
+    """The model's starting point: PyTorch's init, or the closed-form start of a plain linear model or of a codec's
+    linear paths. Conv models
     then start every code channel as a revived one starts: firing on about half the probe's positions, since with
     PyTorch's init some start (nearly) dead behind the code's ReLU."""
     model, recipe = run.model, run.recipe
     if recipe.init == "logit-rrr":
-        if recipe.noise_std or not isinstance(model, LinearAE):
-            raise ValueError("the logit-rrr start is for plain (not denoising) linear autoencoders")
+        if recipe.noise_std or not isinstance(model, LinearAE | CodecAE):
+            raise ValueError("the logit-rrr start is for plain (not denoising) linear autoencoders and codecs")
         fit = warmstart.shared_fit((data.fingerprint, recipe.train_subset), run.images)
-        warmstart.start_linear(model, fit)
+        (warmstart.start_codec if isinstance(model, CodecAE) else warmstart.start_linear)(model, fit)
     elif recipe.init != "pytorch":
         raise ValueError(f"unknown init {recipe.init!r}")
     if hasattr(model, "revive_code_channels"):
@@ -208,6 +210,8 @@ def train_epoch(run: Run, epoch: int) -> tuple[float, int]:
     """One pass over the shuffled training digits; returns the epoch's mean loss and how many channels revived."""
     model, bs, steps = run.model, run.batches[epoch - 1], run.steps(epoch)
     model.train()
+    if hasattr(model, "start_epoch"):  # a model whose objective changes over the run (a codec's decoder fine-tune)
+        model.start_epoch(epoch, run.recipe.epochs)
     perm = torch.randperm(len(run.images), generator=run.shuffle)
     # One gather per epoch: each step then reads a contiguous slice.
     shuffled = run.images[perm[: steps * bs]].contiguous(memory_format=preferred_memory_format(model))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from ae.models.autoencoders import PIXELS, LinearAE
+from ae.models.codec import CodecAE
 
 EPS = 0.01  # pixels are clipped to [EPS, 1 - EPS] before the logit: 0 and 1 have none
 RIDGE = 1e-3  # per digit, added to the pixels' covariance (border pixels are 0 in every digit)
@@ -59,6 +60,24 @@ def start_linear(model: LinearAE, fit: LogitRegression) -> None:
     model.encoder.bias.copy_(-(fit.mean @ encode))
     model.decoder.weight.copy_(basis * std)
     model.decoder.bias.copy_(fit.logit_mean)
+
+
+@torch.no_grad()
+def start_codec(model: CodecAE, fit: LogitRegression) -> None:
+    """Set a codec's linear paths to the rank-d regression map (d = its code values) and silence its conv branches
+    (their last layers start at zero), so that it starts as the best linear code and its convs learn what that
+    misses. The code keeps each direction's own scale (unlike ``start_linear``): one quantizer step for every
+    direction is what spends bits where the variance is (reverse water-filling)."""
+    d = model.values
+    basis = fit.directions[:, :d]  # (784, d)
+    encode = fit.coef @ basis  # code = (x - mean) @ encode
+    model.pixel_path.weight.copy_(encode.T)
+    model.pixel_path.bias.copy_(-(fit.mean @ encode))
+    model.linear_path.weight.copy_(basis)
+    model.linear_path.bias.copy_(fit.logit_mean)
+    for layer in (model.encoder[-1], model.decoder[-1]):
+        layer.weight.zero_()
+        layer.bias.zero_()
 
 
 _cache: dict[tuple, LogitRegression] = {}
