@@ -54,6 +54,7 @@ def faults_per_step(mode: str) -> float:
     return float(out.stdout.split()[-1])
 
 
+@pytest.mark.slow  # ~7 s of training steps
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
 def test_training_steps_reuse_memory_instead_of_faulting_it_in():
     # Each in a fresh process, since the setting cannot be undone. With glibc's thresholds fixed, an untuned step

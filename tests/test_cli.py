@@ -21,6 +21,7 @@ def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
+@pytest.mark.slow  # every shipped model on the 10,000 test digits (~11 s); test_faults runs `ae eval` in the quick tier
 def test_eval_prints_every_model_and_writes_csv(tmp_path):
     out = _cli("eval", "--csv", str(tmp_path / "t.csv"))
     assert out.returncode == 0, out.stderr

@@ -152,6 +152,7 @@ def test_two_sessions_pressing_retrain_share_one_run(tmp_path, monkeypatch):
         assert table.loc["tiny-conv", "checkpoint"] == "fresh"
 
 
+@pytest.mark.slow  # two training processes (~7 s)
 def test_two_models_trained_at_once_by_two_processes_are_both_intact(tmp_path):
     procs = [
         subprocess.Popen(

@@ -13,6 +13,10 @@ def table(mnist):
     return comparison_table(mnist).set_index("model")
 
 
+FULL_EVAL = pytest.mark.slow  # the table fixture evaluates every shipped model on the 10,000 test digits (~16 s)
+
+
+@FULL_EVAL
 @pytest.mark.parametrize("name", list(SEED_BARS))
 def test_meets_the_seed_bar(table, name):
     row = table.loc[name]
@@ -27,6 +31,7 @@ def test_every_registry_model_is_shipped():
         assert s.usable and s.state == "fresh", (name, s.detail)
 
 
+@FULL_EVAL
 def test_sidecar_metrics_match_a_fresh_measurement(table, mnist):
     for name in REGISTRY:
         meta = checkpoints.read_sidecar(name)
@@ -36,6 +41,7 @@ def test_sidecar_metrics_match_a_fresh_measurement(table, mnist):
         assert meta["command"].startswith("python -m ae train")
 
 
+@FULL_EVAL
 def test_the_app_table_reads_the_recorded_quality_without_evaluating(table, mnist, monkeypatch):
     import ae.measure.compare
 
