@@ -191,6 +191,16 @@ def browser():
         b.close()
 
 
+def open_live(browser, url: str):
+    """A new page on the app's Draw page, once its live pad is ready: (page, the pad's frame)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    frame = page.frame_locator(IFRAME)
+    wait_for_live(frame, timeout=120_000)
+    return page, frame
+
+
 def test_the_default_view_fetches_only_the_models_it_shows(live_server, browser):
     """linear-32 (a seed model) is on the strip at once; conv-1 waits behind "Show every model", its files unfetched."""
     url, _, models = live_server
@@ -283,11 +293,7 @@ def test_a_retrained_model_reaches_the_browser_under_its_new_hash(live_server, b
     from tests.live_models import REGISTRY
 
     url, home, _ = live_server
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(60_000)
-    page.goto(url)
-    frame = page.frame_locator(IFRAME)
-    wait_for_live(frame, timeout=120_000)
+    page, frame = open_live(browser, url)
     tile = frame.locator('[data-model="linear-32"]')
     old = tile.get_attribute("data-hash")
     model, _ = checkpoints.load("linear-32", checkpoints.SHIPPED_DIR, REGISTRY)
@@ -328,12 +334,7 @@ def test_a_browser_without_webassembly_still_draws_live(live_server, browser):
 def test_the_pad_is_usable_from_the_keyboard(live_server, browser):
     """Show every model, each model's tile and Clear are in the tab order and work with Enter; the status is
     announced (aria-live)."""
-    url, _, _ = live_server
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(60_000)
-    page.goto(url)
-    frame = page.frame_locator(IFRAME)
-    wait_for_live(frame, timeout=120_000)
+    page, frame = open_live(browser, live_server[0])
     assert frame.locator("#status").get_attribute("aria-live") == "polite"
     frame.locator("#more").focus()
     page.keyboard.press("Enter")  # Show every model
