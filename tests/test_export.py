@@ -78,7 +78,8 @@ def test_a_visit_uses_the_files_made_at_setup_and_exports_nothing(tmp_path):
     torch.manual_seed(0)
     checkpoints.save(TINY_LINEAR.build(), {}, TINY_LINEAR, shipped)
     source = checkpoints.Folders(shipped)
-    assert onnx_files.find_one(TINY_LINEAR.name, source, registry, out) is None  # nothing made yet: pending
+    pending = onnx_files.find_one(TINY_LINEAR.name, source, registry, out)  # nothing made yet
+    assert pending.precision == onnx_files.PENDING
     assert not list(out.glob("*.onnx"))
     made = onnx_files.export_one(TINY_LINEAR.name, source, registry, onnx_files.prebuilt_dir(source))
     found = onnx_files.find_one(TINY_LINEAR.name, source, registry, out)

@@ -212,6 +212,7 @@ def test_the_default_view_fetches_only_the_models_it_shows(live_server, browser)
     frame = page.frame_locator(IFRAME)
     wait_for_live(frame, timeout=120_000)
     assert frame.locator("[data-model]").count() == 1
+    assert "conv-1" in frame.locator("#more-list").inner_text()  # named on the page, fetched on demand
     assert not any("conv-1" in u for u in fetched) and not any("/ort-" in u for u in fetched), fetched
     frame.get_by_role("button", name="Show every model").click()
     draw_live(page, frame)

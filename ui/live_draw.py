@@ -36,13 +36,12 @@ def _install(root: str) -> dict | None:
 def manifest(picked: str | None = None) -> dict:
     """The manifest for this version of every model: ready ones with their files, the rest "pending" (queued for
     export here), the classifier, and which models the strip shows first."""
-    info = _install(str(onnx_files.export_home()))
-    ready, pending, failed = onnx_files.find_all(state.folders(), state.registry(), onnx_files.models_dir())
+    info, reg = _install(str(onnx_files.export_home())), state.registry()
+    ready, pending, failed = onnx_files.find_all(state.folders(), reg, onnx_files.models_dir())
     for e in pending:
         state.export_soon(e.name, key=f"{e.name}-{e.sha}")
-    order = {name: i for i, name in enumerate(state.registry())}
+    order = {name: i for i, name in enumerate(reg)}
     models = sorted(ready + pending, key=lambda e: order.get(e.name, len(order)))
-    reg = state.registry()
     shown = site.shown_first(reg) | ({picked} if picked else set())
     return {**site.page_manifest(models, info, failed, shown), "picked": picked if picked in reg else None}
 

@@ -19,7 +19,6 @@ class ExportQueue:
         self._todo: list[tuple[str, Job]] = []
         self._seen: set[str] = set()
         self._thread: threading.Thread | None = None
-        self.errors: dict[str, str] = {}  # key: why its export failed
 
     def submit(self, key: str | None, job: Job) -> bool:
         """Queue ``job`` under ``key`` unless that key was queued before (None: always); True when queued now."""
@@ -43,12 +42,9 @@ class ExportQueue:
                 key, job = self._todo.pop(0)
             try:
                 job()
-            except Exception as e:  # one model the exporter cannot handle must not stop the others
-                self.errors[str(key)] = f"{type(e).__name__}: {e}"
-
-    def idle(self) -> bool:
-        with self._lock:
-            return not self._todo and (self._thread is None or not self._thread.is_alive())
+            except Exception:  # one model the exporter cannot handle must not stop the others; a later visit
+                with self._lock:  # asks again (weights the exporter refused are remembered by export_one itself)
+                    self._seen.discard(key)
 
 
 EXPORTS = ExportQueue()  # the process's one export thread, shared by every session and the trainer

@@ -108,8 +108,8 @@ PROBE = 256  # test digits that decide a model's precision
 
 @dataclass(frozen=True)
 class Fidelity:
-    """What a precision costs a model on the probe digits, against torch: the max |diff| of each graph's output (the
-    decoder fed torch's code) and the reconstruction MSE (or, for the classifier, how many readings changed)."""
+    """What a precision costs a model on test digits, against torch (``fidelity``): the max |diff| of the
+    reconstructions and their MSE, or for the classifier of its logits and how many readings changed."""
 
     precision: str
     max_diff: float
@@ -129,7 +129,8 @@ def _probe() -> torch.Tensor:
 def fidelity(e: Exported, folder: Path, model: nn.Module, x: torch.Tensor) -> Fidelity:
     """What the exported files compute for digits ``x`` against torch's model: reconstructions through both graphs
     (a codec's decoder fed torch's code instead: one code value that rounds the other way would dwarf the weights'
-    precision), their MSE either way; for the classifier its logits and readings."""
+    precision), their MSE either way; for the classifier its logits and readings. Torch runs the contiguous model:
+    channels-last, as ``checkpoints.load`` gives conv models, sums in another order (1.1e-5 from float64 on conv-1)."""
     model = copy.deepcopy(model).to(memory_format=torch.contiguous_format)
     xs = x.numpy().astype(np.float32)
     with torch.inference_mode(), torch_threads(1):
@@ -252,15 +253,21 @@ def _target(name: str, source: checkpoints.Folders, registry: dict[str, ModelSpe
     return folder, origin, sha, file_names(name, sha, registry[name].family == "classifier")
 
 
-def find_one(name: str, source: checkpoints.Folders, registry: dict[str, ModelSpec], out: Path) -> Exported | None:
-    """``name``'s files in ``out`` (or linked there from the prebuilt folder) without exporting anything: None when
-    they still have to be made. Raises CheckpointError, and ExportError for weights the exporter refused."""
+PENDING = "pending"  # the precision of a model whose files are still to be made
+
+
+def find_one(name: str, source: checkpoints.Folders, registry: dict[str, ModelSpec], out: Path) -> Exported:
+    """``name``'s files in ``out`` (or linked there from the prebuilt folder) without exporting anything; its
+    precision is PENDING when they still have to be made. Raises CheckpointError, and ExportError for weights the
+    exporter refused."""
     _, origin, sha, files = _target(name, source, registry)
     if (out / f"{name}-{sha}.failed").exists():
         raise ExportError((out / f"{name}-{sha}.failed").read_text())
     out.mkdir(parents=True, exist_ok=True)
     info = _info(out, name, sha, files) or _adopt(source, name, sha, files, out)
-    return None if info is None else _exported(name, sha, origin, files, {**info, "origin": origin})
+    if info is None:
+        return Exported(name, sha, origin, files, precision=PENDING)
+    return _exported(name, sha, origin, files, info)
 
 
 def export_one(name: str, source: checkpoints.Folders, registry: dict[str, ModelSpec], out: Path) -> Exported:
@@ -271,7 +278,7 @@ def export_one(name: str, source: checkpoints.Folders, registry: dict[str, Model
     failed = out / f"{name}-{sha}.failed"  # the exporter's verdict on these weights, kept: it costs seconds
     with filelock.FileLock(str(out / f".{name}.lock")):
         found = find_one(name, source, registry, out)
-        if found is None:
+        if found.precision == PENDING:
             model, _ = checkpoints.load(name, folder, registry)  # validated: hash, shapes, finite weights
             try:
                 info = _write_onnx(model, files, out)
@@ -327,7 +334,7 @@ def find_all(
     source: checkpoints.Folders, registry: dict[str, ModelSpec], out: Path
 ) -> tuple[list[Exported], list[Exported], dict[str, str]]:
     """What a page visit may use without exporting: (models whose files are ready, models still to export (their
-    precision "pending"), {name: why not} for checkpoints that cannot be used or exported)."""
+    precision PENDING), {name: why not} for checkpoints that cannot be used or exported)."""
     specs = {**registry, CLASSIFIER: CLASSIFIER_SPEC}
     ready, pending, failed = [], [], {}
     for name in specs:
@@ -338,17 +345,13 @@ def find_all(
         except (checkpoints.CheckpointError, ExportError) as e:
             failed[name] = f"{e.reason}: {e.detail}" if isinstance(e, checkpoints.CheckpointError) else str(e)
             continue
-        if found is None:
-            _, origin, sha, files = _target(name, source, specs)
-            pending.append(Exported(name, sha, origin, files, precision="pending"))
-        else:
-            ready.append(found)
+        (pending if found.precision == PENDING else ready).append(found)
     return ready, pending, failed
 
 
 def manifest(exported: list[Exported]) -> dict:
     """What the browser needs: each autoencoder's files and the classifier's, in the order given (registry order).
-    A model whose precision is "pending" is being exported: the browser looks for its files until they appear."""
+    A model whose precision is PENDING is being exported: the browser looks for its files until they appear."""
     models = [e.as_dict() for e in exported if e.name != CLASSIFIER]
     classifier = next((e.as_dict() for e in exported if e.name == CLASSIFIER), None)
     return {"format": "aelab-onnx", "version": FORMAT, "models": models, "classifier": classifier}
@@ -378,28 +381,6 @@ def run_onnx(e: Exported, folder: Path, images: np.ndarray) -> np.ndarray:
         return session(folder / e.files["classifier"]).run(None, {"x": images})[0]
     z = session(folder / e.files["encoder"]).run(None, {"x": images})[0]
     return session(folder / e.files["decoder"]).run(None, {"z": z})[0]
-
-
-def parity(e: Exported, folder: Path, model: nn.Module, images: torch.Tensor) -> float:
-    """Max abs difference between onnxruntime running the exported files and torch running ``model``.
-
-    Torch runs the model in its default (contiguous) memory format: channels-last, as ``checkpoints.load`` gives conv
-    models for speed, sums in another order and alone is 1.1e-5 from a float64 reference on conv-1, where the
-    contiguous model and onnxruntime are both within 8e-6 of it."""
-    model = copy.deepcopy(model).to(memory_format=torch.contiguous_format)
-    x = images.numpy().astype(np.float32)
-    if "classifier" in e.files:
-        with torch.inference_mode(), torch_threads(1):
-            ref = model(images)
-        return float(np.abs(run_onnx(e, folder, x) - ref.float().numpy()).max())
-    # Each graph against its torch half, the decoder fed torch's code: a composed check would also count a code value
-    # that sits on a codec's rounding boundary and rounds the other way after a 1e-7 difference.
-    with torch.inference_mode(), torch_threads(1):
-        z = half(model, "encode")(images)
-        y = half(model, "decode")(z)
-    got_z = session(folder / e.files["encoder"]).run(None, {"x": x})[0]
-    got_y = session(folder / e.files["decoder"]).run(None, {"z": z.float().numpy()})[0]
-    return float(max(np.abs(got_z - z.float().numpy()).max(), np.abs(got_y - y.float().numpy()).max()))
 
 
 def write_manifest(exported: list[Exported], folder: Path) -> Path:

@@ -17,7 +17,7 @@ const ctx = pad.getContext("2d", { willReadFrequently: true });
 const live = (window.__liveDraw = {
   frames: [], infer: [], classify: [], engines: { tiny: 0, ort: 0 }, ready: false, firstResultAt: null, fallback: null, input: null, hashes: {}, error: null,
 });
-const state = { lastReads: new Map(), strokes: [], current: null, background: null, digits: [], nextDigit: 0, models: [], classifier: null, selected: null, key: "", sent: 0, showAll: false, version: 0, turn: 0, latest: new Map(), behind: false,
+const state = { lastReads: new Map(), strokes: [], current: null, background: null, digits: [], nextDigit: 0, models: [], classifier: null, selected: null, key: "", sent: 0, showAll: false, version: 0, turn: 0, latest: new Map(), behind: false, inputRead: null,
   framePending: false, busy: false, dirty: false, ort: null, manifest: null };
 const sessions = new Map();
 
@@ -317,7 +317,10 @@ async function infer(x) {
   const sel = models.find((m) => m.name === state.selected), others = models.filter((m) => m !== sel);
   const fresh = (m) => state.latest.get(m.name)?.version === state.version;
   const mine = sel && (fresh(sel) ? state.latest.get(sel.name) : await reconstruct(sel, x));
-  const reads = state.classifier ? (await classify([x]))[0] : null;
+  if (state.classifier && state.inputRead?.version !== state.version) { // once per input, not per catch-up frame
+    state.inputRead = { version: state.version, reads: (await classify([x]))[0] };
+  }
+  const reads = state.classifier ? state.inputRead.reads : null;
   if (reads && mine && !mine.read && !over()) await readRec(mine);
   const turn = state.turn % Math.max(1, others.length);
   for (const m of [...others.slice(turn), ...others.slice(0, turn)]) {
@@ -390,9 +393,10 @@ function buildStrip() {
     strip.append(tile);
   }
   const rest = state.models.filter((m) => !(state.showAll || m.shown || m.name === state.selected));
-  $("more").classList.toggle("hidden", !rest.length);
+  // Every model of the registry is named on the page; the ones not on the strip yet are fetched on demand.
+  for (const id of ["more", "more-list"]) $(id).classList.toggle("hidden", !rest.length);
   $("more").textContent = `Show every model (${rest.length} more)`;
-  $("more").title = `Fetch and run ${rest.map((m) => m.name).join(", ")} too`;
+  $("more-list").textContent = `Not on the strip yet: ${rest.map((m) => m.name).join(", ")}.`;
 }
 
 function showBlank() {
