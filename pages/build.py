@@ -6,7 +6,7 @@ import streamlit as st
 
 from ae.models.families import FAMILIES
 from ae.storage import lab, spec_files
-from ui import actions, auth, state
+from ui import actions, auth, datasets, state
 from ui.sidebar import sidebar
 
 sidebar()
@@ -49,7 +49,8 @@ with right:
     note = st.text_area("Note", max_chars=spec_files.MAX_NOTE, placeholder="What are you trying?", height=80)
 
 build = lab.Build(name.strip(), family, int(code), hidden, noise=noise, epochs=int(epochs), lr=float(lr),
-                  seed=int(seed), note=note, **options)  # fmt: skip
+                  seed=int(seed), note=note, dataset=state.dataset(), **options)  # fmt: skip
+st.caption(f"It learns **{datasets.title()}**, the dataset chosen in the sidebar.")
 try:
     spec = lab.spec_for(build)
     values = spec_files.code_values(spec)

@@ -9,7 +9,7 @@ from ae.data.noise import corrupt
 from ae.measure.metrics import psnr
 from ae.measure.one_digit import reconstruct_digit
 from ae.storage.catalogue import denoise_pairs
-from ui import state, view
+from ui import datasets, familiar, state, view
 from ui.images import enlarge
 from ui.sidebar import sidebar
 
@@ -25,6 +25,12 @@ st.write(
 shown = [n for pair in denoise_pairs(state.registry()) for n in pair if n is not None]
 available = [n for n in shown if state.model(n)[0] is not None]
 missing = [n for n in shown if n not in available]
+if not shown:
+    st.info(
+        f"No denoising model learns {datasets.title()} yet: build one on the Build page (noise σ above 0).",
+        icon=":material/blur_on:",
+    )
+    st.stop()
 if missing:
     st.warning(f"Not available yet: {', '.join(missing)}. Use **Retrain** in the sidebar.")
 
@@ -65,8 +71,10 @@ names = available
 for col, name in zip(cols[2:], names, strict=True):
     out = reconstruct_digit(state.model(name)[0], noisy).image
     err = float(np.mean((out - clean) ** 2))
+    # How familiar the noisy input is to the model: its error against what it was given, among its test errors
+    familiarity = familiar.short(name, float(np.mean((out - noisy) ** 2)))
     col.image(
-        enlarge(out, scale), caption=f"{name} · {db(err)}", width="stretch", output_format="PNG",
+        enlarge(out, scale), caption=f"{name} · {db(err)} · {familiarity}", width="stretch", output_format="PNG",
         alt=f"{name}'s output from the noisy digit: MSE {err:.4f} against the clean one, {db(err)}",
     )  # fmt: skip
 

@@ -3,6 +3,7 @@
 import numpy as np
 import streamlit as st
 
+from ae.data.datasets import DATASETS, DEFAULT
 from ae.data.mnist import TEST_COUNT
 from ae.data.preprocess import (
     CANVAS_SIZE,
@@ -15,7 +16,7 @@ from ae.data.preprocess import (
     read_upload,
 )
 from ae.measure.one_digit import reconstruct_all
-from ui import actions, drawing_file, live_draw, mydigits, state, view
+from ui import actions, datasets, drawing_file, familiar, live_draw, mydigits, state, view
 from ui.images import described, enlarge, gray_rgb, heat
 from ui.sidebar import sidebar
 
@@ -28,6 +29,11 @@ st.write(
     "differs: bright pixels are large errors."
 )
 
+if state.dataset() != DEFAULT:
+    st.info(
+        f"These models learned **{datasets.title()}**: draw a shirt, a shoe, a bag, or pick a test picture. A digit "
+        "will look unfamiliar to them.", icon=":material/apparel:",
+    )  # fmt: skip
 if (linked := view.digit(TEST_COUNT)) is not None:  # not len(data): the live pad needs no MNIST
     # A link to a test digit: show that digit, whatever this session's input was.
     st.session_state["source"], st.session_state["test_index"] = "Random test digit", linked
@@ -59,10 +65,11 @@ with left:
             st.session_state["test_index"] = int(np.random.default_rng().integers(len(state.data().test_x)))
         i = shown_index = st.session_state["test_index"]
         digit = state.data().test_x[i].astype(np.float32) / 255.0
+        label = DATASETS[state.dataset()].classes[state.data().test_y[i]]
         st.image(
             enlarge(digit, 10),
-            caption=f"Test digit #{i}, label {state.data().test_y[i]}",
-            alt=f"Test digit number {i}, a handwritten {state.data().test_y[i]}",
+            caption=f"Test {datasets.item()} #{i}, label {label}",
+            alt=f"Test {datasets.item()} number {i}: {label}",
             width=CANVAS_SIZE,
             output_format="PNG",
         )
@@ -132,7 +139,8 @@ if digit is None:
     hint = "Upload a picture of one digit" if source == "Upload" else "Draw a digit on the black square"
     if not live:
         right.info(f"{hint} to see its reconstructions.", icon=":material/draw:")
-    mydigits.section(None)  # your kept digits, their file and the fine-tune need no input on screen
+    if state.dataset() == DEFAULT:  # your handwritten digits: for the digit models
+        mydigits.section(None)  # your kept digits, their file and the fine-tune need no input on screen
     st.stop()
 with right:
     st.session_state["last_digit"] = digit  # the latent map page marks it
@@ -174,6 +182,7 @@ if name in recs:
             "Classifier reads", f"{d_in} → {d_out}", help="What a reference digit classifier reads in the "
             f"input ({p_in:.0%} sure) and in the reconstruction ({p_out:.0%} sure).",
         )  # fmt: skip
+    familiar.verdict(name, rec.mse)
 
 st.header("Every model, same input")
 # Rows of eight (presenter mode: five, for its large text), so that with the lab's models the tiles stay readable.
@@ -191,8 +200,8 @@ for col, other in zip(strip, names, strict=True):
         alt = f"{other}'s reconstruction above its error map: {described(r)}"
         st.image(both, width="stretch", output_format="PNG", alt=alt)
         reads = f" · reads {r.reads[0]}" if r.reads is not None else ""
-        st.caption(f"**{other}**  \nMSE {r.mse:.4f} · {r.psnr:.1f} dB{reads}")
+        st.caption(f"**{other}**  \nMSE {r.mse:.4f} · {r.psnr:.1f} dB{reads}  \n{familiar.short(other, r.mse)}")
 
-drawing_file.section(digit)  # the drawing's bytes as PNG, WebP and a codec's .ael file
-
-mydigits.section(digit, name)  # keep your drawings with their labels; teach a model your handwriting
+if state.dataset() == DEFAULT:  # the codecs and your handwriting are about digits
+    drawing_file.section(digit)  # the drawing's bytes as PNG, WebP and a codec's .ael file
+    mydigits.section(digit, name)  # keep your drawings with their labels; teach a model your handwriting

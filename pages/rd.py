@@ -3,7 +3,8 @@
 import streamlit as st
 
 from ae.compression.rd import codec_findings, codec_table, target_findings
-from ui import alternatives, state, view
+from ae.data.datasets import DEFAULT
+from ui import alternatives, datasets, state, view
 from ui.charts import direction, ratio_figure, rd_figure
 from ui.sidebar import sidebar
 
@@ -22,6 +23,12 @@ st.write(
     "component, and the same entropy coder, into real `.ael` files."
 )
 
+if state.dataset() != DEFAULT:  # every point is a digit file, and its codecs and reader learned digits
+    st.info(
+        f"Rate and distortion is measured on MNIST's digits, and the models of {datasets.title()} are not on it. "
+        "Switch the sidebar's dataset to MNIST digits to see it.", icon=":material/swap_horiz:",
+    )  # fmt: skip
+    st.stop()
 table = state.rd_table()
 if table is None:
     st.warning("The reference classifier has no checkpoint: run `python -m ae train-classifier`.")

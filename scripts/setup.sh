@@ -37,6 +37,19 @@ else
   echo "note: npm not found: live Draw runs without its onnxruntime-web fallback, and the accessibility tests skip"
 fi
 
+# Fashion-MNIST, the second dataset (ae.data.fashion), is Debian's dataset-fashion-mnist package (31 MB). Installed
+# when this runs as root with apt; otherwise the app serves MNIST alone and says how to add it.
+if [ ! -d /usr/share/datasets/fashion-mnist ] && [ -z "${AELAB_FASHION_ROOT:-}" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq dataset-fashion-mnist > /dev/null 2>&1 \
+      || { apt-get update -qq > /dev/null 2>&1 && apt-get install -y -qq dataset-fashion-mnist > /dev/null 2>&1; } \
+      || echo "note: could not install dataset-fashion-mnist: the app serves MNIST alone"
+  else
+    echo "note: Fashion-MNIST is not installed (sudo apt-get install dataset-fashion-mnist): the app serves MNIST alone"
+  fi
+fi
+
 # The shipped models as ONNX for live Draw (checkpoints/onnx, named by weights hash), so that no page visit exports
 # them: about 45 s once; later runs find them up to date in a second.
 .venv/bin/python -m ae export --shipped --no-check > /dev/null

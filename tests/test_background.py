@@ -17,7 +17,7 @@ def wait_until(condition, timeout: float = 60) -> None:
 
 @pytest.fixture
 def trainer(small_mnist, tmp_path):
-    return Trainer(lambda: small_mnist, TINY, tmp_path)
+    return Trainer(lambda _: small_mnist, TINY, tmp_path)
 
 
 def test_trains_in_the_background_and_writes_checkpoints(trainer, tmp_path):
@@ -43,12 +43,12 @@ def test_epochs_override_is_recorded(trainer, tmp_path):
 
 def test_cancel_keeps_the_previous_checkpoint(small_mnist, tmp_path):
     slow = {"tiny-linear": replace(TINY["tiny-linear"], recipe=replace(TINY["tiny-linear"].recipe, epochs=500))}
-    quick = Trainer(lambda: small_mnist, TINY, tmp_path)
+    quick = Trainer(lambda _: small_mnist, TINY, tmp_path)
     quick.start(["tiny-linear"])
     assert quick.wait(60)
     before = checkpoints.paths("tiny-linear", tmp_path)[0].read_bytes()
 
-    trainer = Trainer(lambda: small_mnist, slow, tmp_path)
+    trainer = Trainer(lambda _: small_mnist, slow, tmp_path)
     trainer.start(["tiny-linear"])
     wait_until(lambda: trainer.snapshot()["tiny-linear"].epoch >= 1)
     trainer.cancel(["tiny-linear"])
@@ -68,7 +68,7 @@ def test_another_process_training_the_model_is_reported_busy(trainer, tmp_path):
 
 
 def test_a_failing_run_is_reported_not_raised(tmp_path):
-    def no_data():
+    def no_data(dataset):
         raise RuntimeError("disk on fire")
 
     trainer = Trainer(no_data, TINY, tmp_path)
@@ -81,7 +81,7 @@ def test_a_failing_run_is_reported_not_raised(tmp_path):
 def test_two_runs_side_by_side_longest_first(small_mnist, tmp_path):
     long = replace(TINY["tiny-conv"], recipe=replace(TINY["tiny-conv"].recipe, epochs=4))
     registry = {"tiny-linear": TINY["tiny-linear"], "tiny-conv": long}
-    trainer = Trainer(lambda: small_mnist, registry, tmp_path)
+    trainer = Trainer(lambda _: small_mnist, registry, tmp_path)
     trainer.start(["tiny-linear", "tiny-conv"])
     running = set()
     deadline = time.monotonic() + 120
@@ -106,7 +106,7 @@ def test_epochs_beyond_the_cap_or_an_unknown_model_are_refused_and_nothing_is_qu
 
 def test_a_session_starts_nothing_new_while_its_run_is_under_way(small_mnist, tmp_path):
     slow = {"tiny-linear": replace(TINY["tiny-linear"], recipe=replace(TINY["tiny-linear"].recipe, epochs=500))}
-    trainer = Trainer(lambda: small_mnist, {**TINY, **slow}, tmp_path)
+    trainer = Trainer(lambda _: small_mnist, {**TINY, **slow}, tmp_path)
     trainer.start(["tiny-linear"], owner="alice")
     with pytest.raises(Refused, match="still queued or running"):
         trainer.start(["tiny-conv"], owner="alice")

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from ae.cli.main import main
+from tests.test_datasets import needs_fashion
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,7 +24,7 @@ def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow  # every shipped model on the 10,000 test digits (~11 s); test_faults runs `ae eval` in the quick tier
 def test_eval_prints_every_model_and_writes_csv(tmp_path):
-    out = _cli("eval", "--csv", str(tmp_path / "t.csv"))
+    out = _cli("eval", "--no-ood", "--csv", str(tmp_path / "t.csv"))
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     conv = next(line for line in lines if line.startswith("conv-8") or line.strip().startswith("conv-8"))
@@ -31,9 +32,23 @@ def test_eval_prints_every_model_and_writes_csv(tmp_path):
     table = pd.read_csv(tmp_path / "t.csv")
     from ae.storage.catalogue import REGISTRY
 
-    assert list(table["model"]) == list(REGISTRY)
+    by_dataset = sorted(REGISTRY, key=lambda n: REGISTRY[n].dataset != "mnist")  # MNIST's models first
+    assert list(table["model"]) == by_dataset and list(table["dataset"]) == [REGISTRY[n].dataset for n in by_dataset]
     assert (table["checkpoint"] == "fresh").all()
-    assert "10,000 test digits" in out.stdout
+    assert "10,000 test images of MNIST digits and 10,000 test images of Fashion-MNIST" in out.stdout
+
+
+@needs_fashion
+def test_eval_tells_each_model_s_dataset_from_the_other(tmp_path):
+    """The out-of-distribution columns, on the two linear-32s (one per dataset): each model's error as a detector
+    of the other dataset's 10,000 test images."""
+    out = _cli("eval", "--csv", str(tmp_path / "t.csv"), env={"AELAB_REGISTRY": "tests.tiny:LINEAR_PAIR"})
+    assert out.returncode == 0, out.stderr
+    table = pd.read_csv(tmp_path / "t.csv").set_index("model")
+    assert dict(table["OOD vs"]) == {"linear-32": "Fashion-MNIST", "fashion-linear-32": "MNIST digits"}
+    assert table.loc["linear-32", "OOD AUROC"] > 0.99 and table.loc["linear-32", "flagged (%)"] > 90  # 0.996, 95.3
+    assert table.loc["fashion-linear-32", "OOD AUROC"] > 0.95  # 0.973
+    assert "OOD AUROC: how well a model's reconstruction error tells" in out.stdout
 
 
 def test_info_lists_source_and_checkpoints():

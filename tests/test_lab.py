@@ -156,7 +156,8 @@ def test_cli_new_list_delete(workspace_home, capsys):
     assert json.loads((spec_files.folder(workspace_home) / "cli-mlp.json").read_text())["note"] == "hi"
     assert main(["list"]) == 0
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
-    assert rows["cli-mlp"][1:4] == ["mlp", "built", "missing"] and rows["conv-8"][2] == "shipped"
+    assert rows["cli-mlp"][1:5] == ["mlp", "mnist", "built", "missing"] and rows["conv-8"][3] == "shipped"
+    assert rows["fashion-conv-8"][1:4] == ["conv", "fashion", "shipped"]
     assert main(["new", "cli-bad", "--family", "mlp", "--activation", "swish"]) == 2
     assert "unknown activation" in capsys.readouterr().err
     assert main(["delete", "cli-mlp"]) == 0
@@ -185,7 +186,7 @@ def test_build_page_builds_and_trains_a_model(workspace_home, monkeypatch):
 def test_a_running_trainer_trains_a_model_built_after_it_started(small_mnist, workspace_home):
     from ae.training.queue import Trainer
 
-    trainer = Trainer(lambda: small_mnist, active_registry, workspace.checkpoint_dir())
+    trainer = Trainer(lambda _: small_mnist, active_registry, workspace.checkpoint_dir())
     lab.create(lab.Build("late-comer", "linear", code=8, epochs=1, extra={"train_subset": 500}))
     trainer.start(["late-comer"])
     assert trainer.wait(120)

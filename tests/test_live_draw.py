@@ -30,6 +30,7 @@ STROKES = Path(__file__).parent / "data" / "strokes.json"
 PAD = "#pad"
 # A 7 on the 256-pixel pad: the bar, then the stem down to the lower left.
 SEVEN = [[(70, 60), (210, 60), (120, 240)]]
+LETTER_M = [[(50, 220), (60, 40), (128, 160), (196, 40), (206, 220)]]  # a capital M: no digit looks like it
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -243,6 +244,14 @@ def test_mouse_drawing_reconstructs_with_every_model_before_the_pen_lifts(live_s
     frame.get_by_role("button", name="Use in the lab").click()
     server_mse = page.get_by_test_id("stMetric").filter(has_text="MSE (linear-32)").get_by_test_id("stMetricValue")
     assert abs(float(server_mse.inner_text()) - mses["linear-32"]) <= 1e-4
+    # How familiar: the pad places the seven among linear-32's test errors, as the server does; an M is unfamiliar.
+    said = frame.locator("#familiar")
+    assert said.get_attribute("data-kind") in ("familiar", "unusual"), said.inner_text()
+    assert said.inner_text().startswith("How familiar is this to linear-32? ") and "test digits" in said.inner_text()
+    assert page.get_by_text("How familiar is this to linear-32?").count() == 1  # the server's sentence
+    frame.get_by_role("button", name="Clear").click()
+    draw_live(page, frame, strokes=LETTER_M)
+    frame.locator('#familiar[data-kind="unfamiliar"]').wait_for(timeout=30_000)
     page.close()
 
 

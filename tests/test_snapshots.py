@@ -110,7 +110,7 @@ def test_watching_does_not_change_what_is_learned(few, name):
 
 
 def test_the_trainer_shows_the_snapshots_while_it_trains(few, tmp_path):
-    trainer = Trainer(lambda: few, TINY, tmp_path)
+    trainer = Trainer(lambda _: few, TINY, tmp_path)
     assert trainer.snapshot() == {}
     trainer.start(["tiny-linear"])
     assert trainer.wait(60)

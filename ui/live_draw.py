@@ -18,7 +18,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from ae.export import onnx_files, site
-from ui import state
+from ui import datasets, state
 
 FALLBACK_KEY = "live_fallback"  # why live mode cannot run in this session's browser, once it said so
 
@@ -43,7 +43,10 @@ def manifest(picked: str | None = None) -> dict:
     order = {name: i for i, name in enumerate(reg)}
     models = sorted(ready + pending, key=lambda e: order.get(e.name, len(order)))
     shown = site.shown_first(reg) | ({picked} if picked else set())
-    return {**site.page_manifest(models, info, failed, shown), "picked": picked if picked in reg else None}
+    man = site.page_manifest(models, info, failed, shown, datasets.item())
+    if state.classifier() is None:  # no reader for these images (another dataset than digits)
+        man["classifier"] = None
+    return {**man, "picked": picked if picked in reg else None}
 
 
 def enabled() -> bool:

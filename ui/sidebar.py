@@ -8,7 +8,7 @@ import streamlit as st
 
 from ae.models.specs import MAX_SEED
 from ae.training.queue import MAX_EPOCHS
-from ui import actions, auth, navigation, state, view
+from ui import actions, auth, datasets, navigation, state, view
 
 ALL = "all models"
 
@@ -35,6 +35,7 @@ leave such a haze, so their SSIM is lower than their MSE suggests.
 def sidebar() -> None:
     navigation.leave_folder_mode()
     st.html(CONTRAST_STYLE)
+    datasets.from_link()  # first: the registry every page lists is the dataset's
     hidden = view.begin(list(state.registry()))
     if "sidebar" in hidden:
         # A lesson view: nothing is drawn in the sidebar, so Streamlit shows none; the link's presenter mode holds.
@@ -42,6 +43,7 @@ def sidebar() -> None:
         return
     with st.sidebar:
         _presenter_style(view.presenter(help="Larger text and images for a projector."))
+        datasets.picker()
         with st.popover("Glossary", icon=":material/menu_book:", width="stretch"):
             st.markdown(GLOSSARY)
         view.link_slot()

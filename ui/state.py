@@ -19,11 +19,13 @@ import torch
 
 from ae.compression import rd
 from ae.data import noise
-from ae.data.mnist import Mnist, load_mnist
+from ae.data.datasets import DATASETS, DEFAULT, load_dataset
+from ae.data.mnist import Mnist
 from ae.export import onnx_files
 from ae.export.background import EXPORTS
 from ae.measure import explore
 from ae.measure.compare import comparison_table
+from ae.measure.familiarity import Familiarity, per_image_errors
 from ae.measure.metrics import evaluate, measure_code, psnr, reconstruct, ssim
 from ae.models.specs import ModelSpec
 from ae.runtime import workspace
@@ -41,16 +43,26 @@ CHECKPOINTS_ENV = "AELAB_CHECKPOINTS"
 keep_freed_memory()  # every session's inference and the background trainer run in this process
 
 
+DATASET_KEY = "aelab_dataset"  # this session's dataset (ui.datasets sets it from the sidebar or a link)
+
+
+def dataset() -> str:
+    """The dataset this session works on: every page shows its models and its test images."""
+    key = st.session_state.get(DATASET_KEY, DEFAULT)
+    return key if key in DATASETS else DEFAULT
+
+
 def registry() -> dict[str, ModelSpec]:
-    return active_registry()
+    """The models of this session's dataset, shipped and built: what every page lists."""
+    return {name: spec for name, spec in active_registry().items() if spec.dataset == dataset()}
 
 
 def registry_key() -> str:
-    """Changes whenever the registry does (another test registry, a model built or deleted in the lab): a cache
-    key for everything computed from it."""
+    """Changes whenever the registry does (another test registry, a model built or deleted in the lab) or the
+    session's dataset: a cache key for everything computed from it."""
     # The specs' repr holds every field (architecture, recipe, notes): a tenth of a millisecond, on every lookup.
     digest = hashlib.sha256(repr(active_registry()).encode()).hexdigest()[:16]
-    return f"{os.environ.get(REGISTRY_ENV)}|{digest}"
+    return f"{os.environ.get(REGISTRY_ENV)}|{digest}|{dataset()}"
 
 
 def spec_problems() -> dict[str, str]:
@@ -91,9 +103,15 @@ def one_core() -> Iterator[None]:
         yield
 
 
-@st.cache_resource(show_spinner="Loading MNIST ...")
+@st.cache_resource(show_spinner="Loading the images ...")
+def dataset_images(key: str) -> Mnist:
+    """Dataset ``key``'s images, loaded once per server."""
+    return load_dataset(key)
+
+
 def data() -> Mnist:
-    return load_mnist()
+    """This session's dataset: MNIST's digits, or Fashion-MNIST's pictures."""
+    return dataset_images(dataset())
 
 
 LIVE_ENV = "AELAB_LIVE_DRAW"  # "0": the Draw page computes on the server only (tests of the server path)
@@ -123,7 +141,7 @@ def _export(name: str) -> None:
 
 @st.cache_resource
 def _trainer(directory: str, registry_ref: str | None) -> Trainer:
-    return Trainer(data, active_registry, directory, after=_export)
+    return Trainer(dataset_images, active_registry, directory, after=_export)
 
 
 def trainer() -> Trainer:
@@ -189,6 +207,25 @@ def _compare_figure(source: tuple[str, str], keys: tuple[str, ...], data_fingerp
 def compare_figure():
     """The Compare page's chart, built once per table (building it took about 2/3 of a cached rerun)."""
     return _compare_figure(_source(), fingerprints(), data().fingerprint, registry_key())
+
+
+@st.cache_resource(max_entries=64, show_spinner="Measuring the model on its test set ...")
+def _familiarity(name: str, key: str, registry_ref: str) -> Familiarity | None:
+    m = model(name)[0]
+    if m is None:
+        return None
+    with one_core():
+        return Familiarity.of(per_image_errors(m, dataset_images(active_registry()[name].dataset).test_images()))
+
+
+def familiarity(name: str) -> Familiarity | None:
+    """``name``'s errors on its test set, to place an input among them: from its browser files when they are made
+    (setup makes the shipped models'), else measured here once per checkpoint."""
+    with contextlib.suppress(checkpoints.CheckpointError, onnx_files.ExportError):
+        found = onnx_files.find_one(name, folders(), active_registry(), onnx_files.models_dir())
+        if found.familiarity:
+            return Familiarity(tuple(found.familiarity))
+    return _familiarity(name, checkpoint_key(name), registry_key())
 
 
 def presenter() -> bool:
@@ -325,6 +362,8 @@ def _classifier(directory: str, key: str):
 
 
 def classifier():
-    """The reference digit reader, or None if its checkpoint is missing."""
+    """The reference digit reader, or None if its checkpoint is missing or this session's images are no digits."""
+    if dataset() != DEFAULT:
+        return None
     d = _classifier_folder()
     return _classifier(d, checkpoints.fingerprint("classifier", d))

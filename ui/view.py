@@ -1,6 +1,6 @@
 """The view in the URL: the query parameters that make the address bar a link to what the page shows.
 
-``model``, ``digit`` (``end`` for Interpolate's second digit), ``metric``, ``presenter=1`` and
+``data`` (ui.datasets), ``model``, ``digit`` (``end`` for Interpolate's second digit), ``metric``, ``presenter=1`` and
 ``hide=sidebar,retrain,nav``. A value from the URL is applied once, when a link opens it (or when it changes); after
 that the widgets own the choice and each change is written back, so the URL always describes the current view. A
 value that is not one the page offers is ignored with a toast, never used (it is only ever compared with the page's
@@ -20,14 +20,14 @@ import streamlit as st
 
 HIDEABLE = ("sidebar", "retrain", "nav")
 ON, OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-ORDER = ("model", "digit", "end", "metric", "presenter", "hide")  # the link's parameters, in a readable order
+ORDER = ("data", "model", "digit", "end", "metric", "presenter", "hide")  # the link's parameters, in a readable order
 _SEEN = "_aelab_view_seen"  # param -> the URL value this session already applied or wrote itself
 _HIDDEN = "_aelab_view_hidden"  # what this session hides; it only ever grows (a reload starts afresh)
 _SLOT = "_aelab_view_link_slot"  # this run's "Link to this view" placeholder, redrawn when a parameter changes
 _KEPT = "_aelab_view_kept_"  # a picker's last choice, for runs in which its widget is not drawn
 
 
-def _incoming(param: str) -> str | None:
+def incoming(param: str) -> str | None:
     """The URL's value of ``param`` when it is news to this session (a link was just opened), else None.
 
     Once applied, the value is remembered, so that a widget the user changes next is not set back by the URL of the
@@ -41,7 +41,7 @@ def _incoming(param: str) -> str | None:
     return value
 
 
-def _write(param: str, value: str | None) -> None:
+def write(param: str, value: str | None) -> None:
     """Put ``param`` into the URL (None: take it out), and refresh the link shown for this view."""
     st.session_state.setdefault(_SEEN, {})[param] = value
     if value is None:
@@ -54,7 +54,7 @@ def _write(param: str, value: str | None) -> None:
     _show_link()
 
 
-def _note(param: str, value: str, why: str) -> None:
+def note(param: str, value: str, why: str) -> None:
     shown = value if len(value) <= 40 else value[:40] + "…"  # a link can carry anything: keep the note short
     st.toast(f"The link's `{param}={shown}` was ignored: {why}.", icon=":material/link_off:")
 
@@ -98,7 +98,7 @@ def _drop_unknown_models(known: Sequence[str]) -> None:
         return
     parts = [p for p in value.split(",") if p]
     if bad := [p for p in parts if p not in known]:
-        _note("model", ",".join(bad), "no model has that name")
+        note("model", ",".join(bad), "no model has that name")
         good = ",".join(p for p in parts if p in known)
         # Not marked as seen: the page's picker still applies the good part.
         if good:
@@ -114,14 +114,14 @@ def begin(known_models: Sequence[str]) -> frozenset[str]:
     st.session_state.pop(_SLOT, None)
     _drop_unknown_models(known_models)
     kept = set(st.session_state.get(_HIDDEN, ()))
-    value = _incoming("hide")
+    value = incoming("hide")
     if value is not None:
         valid, bad = _asked(value)
         if bad:
-            _note("hide", ",".join(bad), f"only {', '.join(HIDEABLE)} can be hidden")
+            note("hide", ",".join(bad), f"only {', '.join(HIDEABLE)} can be hidden")
         kept |= valid
     st.session_state[_HIDDEN] = frozenset(kept)
-    _write("hide", ",".join(p for p in HIDEABLE if p in kept) or None)
+    write("hide", ",".join(p for p in HIDEABLE if p in kept) or None)
     return frozenset(kept)
 
 
@@ -141,32 +141,32 @@ def presenter(draw: bool = True, **toggle) -> bool:
     """The presenter toggle (key "presenter"), set from ``presenter=1`` or ``0``; not drawn when ``draw`` is False
     (a hidden sidebar), where the link's value still holds."""
     ss = st.session_state
-    value = _incoming("presenter")
+    value = incoming("presenter")
     if value is not None and value.lower() in ON + OFF:
         ss["presenter"] = value.lower() in ON
     else:
         if value is not None:
-            _note("presenter", value, "use presenter=1 or presenter=0")
+            note("presenter", value, "use presenter=1 or presenter=0")
         # Each page draws its own sidebar toggle, and Streamlit forgets a widget's value when the page changes:
         # handing the value back (Streamlit's own recipe) keeps presenter mode on from page to page.
         if "presenter" in ss or _KEPT + "presenter" in ss:
             ss["presenter"] = ss["presenter"] if "presenter" in ss else ss[_KEPT + "presenter"]
     on = st.toggle("Presenter mode", key="presenter", **toggle) if draw else bool(ss.get("presenter"))
     ss[_KEPT + "presenter"] = on
-    _write("presenter", "1" if on else None)
+    write("presenter", "1" if on else None)
     return on
 
 
 def _choose(param: str, key: str, options: Sequence[str], slug: Callable[[str], str] = str) -> None:
     """Preset the widget ``key`` from the URL's ``param`` when it names one of ``options`` (by ``slug``), or from
     its last choice when the widget was not drawn in between (Streamlit then forgets a widget's value)."""
-    value = _incoming(param)
+    value = incoming(param)
     by_slug = {slug(o): o for o in options}
     if value is not None and value in by_slug:
         st.session_state[key] = by_slug[value]
     else:
         if value is not None:
-            _note(param, value, f"it is not one of {', '.join(by_slug)}")
+            note(param, value, f"it is not one of {', '.join(by_slug)}")
         if key not in st.session_state and st.session_state.get(_KEPT + key) in options:
             st.session_state[key] = st.session_state[_KEPT + key]
 
@@ -185,25 +185,25 @@ def model(key: str, names: Sequence[str], default: str | None = None, *, widget=
     index = names.index(default) if default in names else 0
     choice = (widget or st.selectbox)(options.pop("label", "Model"), names, index=index, key=key, **options)
     st.session_state[_KEPT + key] = choice
-    _write("model", choice)
+    write("model", choice)
     return choice
 
 
 def models(key: str, names: Sequence[str], default: Sequence[str]) -> list[str]:
     """Several models at once (the Training page's pills): ``model=linear-32,conv-8`` in the URL."""
     names = list(names)
-    value = _incoming("model")
+    value = incoming("model")
     if value is not None:
         parts = [p for p in value.split(",") if p]
         if bad := [p for p in parts if p not in names]:
-            _note("model", ",".join(bad), f"the models here are {', '.join(names)}")
+            note("model", ",".join(bad), f"the models here are {', '.join(names)}")
         if good := [p for p in parts if p in names]:
             st.session_state[key] = good
     if key not in st.session_state and _KEPT + key in st.session_state:
         st.session_state[key] = [n for n in st.session_state[_KEPT + key] if n in names]
     picked = st.pills("Models", names, selection_mode="multi", default=list(default), key=key)
     st.session_state[_KEPT + key] = list(picked)
-    _write("model", ",".join(picked) or None)
+    write("model", ",".join(picked) or None)
     return list(picked)
 
 
@@ -218,21 +218,21 @@ def metric(options: Sequence[str], key: str, default: str, **control) -> str:
     _choose("metric", key, options, metric_slug)
     choice = st.segmented_control("Quality measure", options, default=default, key=key, **control) or default
     st.session_state[_KEPT + key] = choice
-    _write("metric", metric_slug(choice))
+    write("metric", metric_slug(choice))
     return choice
 
 
 def digit(n_test: int, param: str = "digit") -> int | None:
     """The test digit a just-opened link asks for (0 to ``n_test`` - 1), else None; a bad value is noted."""
-    value = _incoming(param)
+    value = incoming(param)
     if value is None:
         return None
     if re.fullmatch(r"[0-9]{1,9}", value) and int(value) < n_test:
         return int(value)
-    _note(param, value, f"a test digit is a number from 0 to {n_test - 1}")
+    note(param, value, f"a test digit is a number from 0 to {n_test - 1}")
     return None
 
 
 def show_digit(index: int | None, param: str = "digit") -> None:
     """Write the test digit on screen into the URL (None when the input is not a test digit)."""
-    _write(param, None if index is None else str(int(index)))
+    write(param, None if index is None else str(int(index)))

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ae.cli import folders
-from ae.data.mnist import load_mnist
+from ae.data.datasets import DEFAULT, load_dataset
 from ae.export import compact, onnx_files, site
 from ae.storage import checkpoints
 from ae.storage.catalogue import CLASSIFIER, active_registry, shipped_registry
@@ -45,7 +45,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         onnx_files.write_manifest(done, args.onnx)
         print(f"wrote {len(done)} model(s) to {args.onnx}")
     if args.site:
-        size = site.build_site(args.site, done, site.shown_first(registry))
+        digits = [e for e in done if e.name not in registry or registry[e.name].dataset == DEFAULT]  # a digit pad
+        size = site.build_site(args.site, digits, site.shown_first(registry))
         print(f"wrote the offline edition to {args.site} ({size / 1e6:.1f} MB); serve it with any static web server")
     return 1 if failed or bad else 0
 
@@ -53,11 +54,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _check(done: list[onnx_files.Exported], source: checkpoints.Folders, registry: dict, out: Path) -> bool:
     """onnxruntime against torch on the first test digits; prints each model's precision and max abs difference
     against its precision's bound. True when one is out of bounds."""
-    images = load_mnist().test_images()[:CHECK_DIGITS].contiguous()
     specs = {**registry, CLASSIFIER.name: CLASSIFIER}
+    datasets = {spec.dataset for spec in specs.values()}
+    tests = {key: load_dataset(key).test_images()[:CHECK_DIGITS].contiguous() for key in datasets}
     bad = False
     for e in done:
         model, _ = checkpoints.load(e.name, source.resolve(e.name, specs)[0], specs)
+        images = tests[specs[e.name].dataset]
         diff, bound = onnx_files.fidelity(e, out, model, images).max_diff, compact.bound(e.precision)
         bad |= diff > bound
         ok = "ok" if diff <= bound else "TOO LARGE"

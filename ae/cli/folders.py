@@ -1,15 +1,22 @@
-"""What every command reads: the MNIST digits it was pointed at and the checkpoint folders that serve each model."""
+"""What every command reads: the data it was pointed at and the checkpoint folders that serve each model."""
 
 from __future__ import annotations
 
 import argparse
 
-from ae.data.mnist import Mnist, load_mnist
+from ae.data.datasets import DEFAULT, load_dataset
+from ae.data.mnist import Mnist
 from ae.storage import checkpoints
 
 
-def data(args: argparse.Namespace) -> Mnist:
-    return load_mnist(args.mnist_root)
+def data(args: argparse.Namespace, dataset: str = DEFAULT) -> Mnist:
+    """Dataset ``dataset`` (MNIST from --mnist-root when one is named)."""
+    return load_dataset(dataset, args.mnist_root)
+
+
+def datas(args: argparse.Namespace, specs) -> dict[str, Mnist]:
+    """Each dataset the models of ``specs`` learn, loaded once."""
+    return {key: data(args, key) for key in dict.fromkeys(spec.dataset for spec in specs)}
 
 
 def source(args: argparse.Namespace) -> checkpoints.Folders:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ae.cli import folders
+from ae.data.datasets import DATASETS, DEFAULT
 from ae.storage import checkpoints, lab, spec_files
 from ae.storage.catalogue import active_registry, built
 
@@ -32,6 +33,7 @@ def add_new(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, help="peak learning rate")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--note", default="", help="a few words kept with the model")
+    p.add_argument("--dataset", choices=list(DATASETS), default=DEFAULT, help="what it learns (default: mnist)")
     p.add_argument("--train-subset", type=int, help="train on the first N training digits only (quick demos)")
     p.add_argument("--train", action="store_true", help="train it now (else: python -m ae train --model NAME)")
 
@@ -41,7 +43,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     extra = {"train_subset": args.train_subset} if args.train_subset else {}
     build = lab.Build(
         args.name, args.family, args.code, args.hidden, args.activation, args.third_block, args.kind, args.beta,
-        args.noise, args.epochs, args.lr, args.seed, args.note, extra,
+        args.noise, args.epochs, args.lr, args.seed, args.note, extra, args.dataset,
     )  # fmt: skip
     try:
         spec = lab.create(build, args.checkpoints if args.explicit_checkpoints else None)
@@ -68,7 +70,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     source = folders.source(args)
-    print(f"{'model':<22} {'family':<8} {'origin':<8} {'status':<10} {'parameters':>11}  test MSE")
+    print(f"{'model':<22} {'family':<8} {'dataset':<8} {'origin':<8} {'status':<10} {'parameters':>11}  test MSE")
     for name, spec in active_registry().items():
         folder, where = source.resolve(name)
         status = checkpoints.status(name, folder)
@@ -78,7 +80,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         else:
             state = status.state
         mse_text = f"{mse:.5f}" if isinstance(mse, float) and state != "missing" else "-"
-        row = f"{name:<22} {spec.family:<8} {lab.origin(name):<8} {state:<10} {spec_files.parameters(spec):>11,}  "
+        what = f"{spec.family:<8} {spec.dataset:<8} {lab.origin(name):<8}"
+        row = f"{name:<22} {what} {state:<10} {spec_files.parameters(spec):>11,}  "
         print(row + mse_text)
     for file, why in built()[1].items():
         print(f"left out: specs/{file}: {why}", file=sys.stderr)

@@ -64,8 +64,11 @@ def parser() -> argparse.ArgumentParser:
     train.model_arguments(p, "every model in the registry")
     p.add_argument("--missing", action="store_true", help="only models without a fresh checkpoint")
     p.add_argument("--epochs", type=int, help="override the recipe's epochs")
-    p = command("eval", measure.cmd_eval, "print the comparison table on the 10k test digits")
+    p = command("eval", measure.cmd_eval, "print the comparison table on each dataset's 10k test images")
     p.add_argument("--csv", type=Path, help="also write the table to this CSV file")
+    p.add_argument(
+        "--no-ood", dest="ood", action="store_false", help="skip telling the other dataset apart (OOD AUROC columns)"
+    )
     p = command("calibrate", measure.cmd_calibrate, "record each model's code range in its sidecar")
     p.add_argument("--force", action="store_true", help="recompute ranges already recorded")
     p = command(

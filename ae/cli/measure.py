@@ -12,22 +12,30 @@ import pandas as pd
 
 from ae.cli import folders
 from ae.compression.rd import findings, rd_table
+from ae.data.datasets import DATASETS, DEFAULT
 from ae.data.mnist import DataError, cache_dir
 from ae.measure.compare import comparison_table
+from ae.measure.familiarity import detection
 from ae.measure.quantize import code_range
 from ae.storage import checkpoints
 from ae.storage.catalogue import active_registry
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    data = folders.data(args)
-    t0 = time.perf_counter()
-    table = comparison_table(data, folders.source(args))
+    registry, t0 = active_registry(), time.perf_counter()
+    data = _datasets(args, registry)
+    table = pd.concat([comparison_table(d, folders.source(args), registry) for d in data.values()], ignore_index=True)
+    table.insert(3, "dataset", [registry[name].dataset for name in table["model"]])
+    if args.ood:
+        table = table.merge(_familiarity(args, registry, data), on="model", how="left")
     seconds = time.perf_counter() - t0
     shown = table.drop(columns=["note"]).map(_cell)
     with pd.option_context("display.width", 250, "display.max_columns", None):
         print(shown.to_string(index=False))
-    print(f"\n{len(data.test_x):,} test digits, {len(table)} models, evaluated in {seconds:.2f} s")
+    tests = " and ".join(f"{len(d.test_x):,} test images of {DATASETS[k].title}" for k, d in data.items())
+    print(f"\n{tests}; {len(table)} models, evaluated in {seconds:.2f} s")
+    if args.ood and len(data) > 1:
+        print(OOD_LEGEND)
     for row in table.itertuples():
         if row.note:
             print(f"{row.model}: {row.checkpoint}: {row.note}")
@@ -35,6 +43,44 @@ def cmd_eval(args: argparse.Namespace) -> int:
         table.to_csv(args.csv, index=False)
         print(f"wrote {args.csv}")
     return 0 if table["test MSE"].notna().all() else 1
+
+
+OOD_LEGEND = (
+    "OOD AUROC: how well a model's reconstruction error tells the other dataset's test images from its own (1 = "
+    "always, 0.5 = chance); flagged: the share of the other dataset's images above the model's 99th percentile, "
+    "where the app says 'unfamiliar' (its own test images: 1%)."
+)
+
+
+def _datasets(args: argparse.Namespace, registry: dict) -> dict:
+    """Each dataset the registry's models learn that is installed; one sentence for each other one that is not (no
+    MNIST is an error: the app needs it)."""
+    found = {}
+    for key in dict.fromkeys([DEFAULT, *(spec.dataset for spec in registry.values())]):
+        try:
+            found[key] = folders.data(args, key)
+        except DataError as e:
+            if key == DEFAULT:
+                raise
+            print(f"{e} Its models are not evaluated.", file=sys.stderr)
+    return found
+
+
+def _familiarity(args: argparse.Namespace, registry: dict, data: dict) -> pd.DataFrame:
+    """For each model that loads, its error as a detector of another installed dataset (columns for the table)."""
+    rows = []
+    for name, spec in registry.items():
+        other = next((k for k in data if k != spec.dataset), None)
+        if other is None or spec.dataset not in data:
+            continue
+        try:
+            model, _ = checkpoints.load(name, folders.source(args).resolve(name, registry)[0], registry)
+        except checkpoints.CheckpointError:
+            continue
+        found = detection(model, data[spec.dataset].test_images(), data[other].test_images())
+        rows.append({"model": name, "OOD vs": DATASETS[other].title, "OOD AUROC": found.auroc,
+                     "flagged (%)": 100 * found.flagged})  # fmt: skip
+    return pd.DataFrame(rows, columns=["model", "OOD vs", "OOD AUROC", "flagged (%)"])
 
 
 def _cell(v: object) -> str:

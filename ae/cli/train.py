@@ -39,7 +39,7 @@ class _Training:
     """One ``train`` command: what every run shares, and the run of one model."""
 
     args: argparse.Namespace
-    data: Mnist
+    data: dict[str, Mnist]  # by dataset
     jobs: int
     failed: list[str] = field(default_factory=list)  # a run that diverged stops the others: the setup is wrong
 
@@ -50,7 +50,7 @@ class _Training:
         try:
             spec = active_registry()[name].with_seed(self.args.seed)
             meta = train_and_save(
-                spec, self.data, directory=self.args.checkpoints, epochs=self.args.epochs,
+                spec, self.data[spec.dataset], directory=self.args.checkpoints, epochs=self.args.epochs,
                 progress=lambda p: self._progress(bar, name, p), should_stop=lambda: bool(self.failed) or should_stop(),
                 command=checkpoints.command_line(), device=self.args.device,
             )  # fmt: skip
@@ -94,11 +94,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     names = _train_names(args)
     if names is None:
         return 2
-    data = folders.data(args)
+    data = folders.datas(args, [active_registry()[n] for n in names])
     training = _Training(args, data, max(1, min(args.jobs, len(names))))
+    sources = "; ".join(f"{d.source} ({d.fingerprint})" for d in data.values())
     print(
-        f"data: {data.source} ({data.fingerprint}); torch {torch.__version__}; up to {training.jobs} run(s) at a "
-        f"time, on the threads each recipe names"
+        f"data: {sources}; torch {torch.__version__}; up to {training.jobs} run(s) at a time, on the threads each "
+        "recipe names"
     )
     t0 = time.perf_counter()
     try:
@@ -134,14 +135,15 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     for name in [n for n in names if reproduce.fine_tuned(n, folders.source(args).resolve(n, specs)[0])]:
         print(f"{name}: skipped: {reproduce.NOT_REPRODUCIBLE}", flush=True)
         names.remove(name)
-    data = folders.data(args)
+    data = folders.datas(args, [specs[n] for n in names])
 
     def check(name: str, should_stop) -> tuple[str, dict | None, str]:
         try:
             folder, _ = folders.source(args).resolve(
                 name, specs
             )  # the checkpoint that serves it: compared with a retrain
-            return name, reproduce.check(specs[name], data, folder, seed=args.seed, should_stop=should_stop), ""
+            spec = specs[name]
+            return name, reproduce.check(spec, data[spec.dataset], folder, seed=args.seed, should_stop=should_stop), ""
         except checkpoints.CheckpointError as e:
             return name, None, e.detail
 

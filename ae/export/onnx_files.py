@@ -24,8 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ae.data.mnist import load_mnist
+from ae.data.datasets import DATASETS, load_dataset
 from ae.export import compact
+from ae.measure.familiarity import Familiarity, per_image_errors
 from ae.models.specs import ModelSpec
 from ae.runtime import workspace
 from ae.runtime.cores import torch_threads
@@ -58,6 +59,8 @@ class Exported:
     code_shape: list[int] = field(default_factory=list)
     precision: str = "fp32"  # how its weights are stored (ae.export.compact)
     max_diff: float = 0.0  # max |output - torch's| on the probe digits at that precision
+    # The model's errors on its test set at ae.measure.familiarity.LEVELS: the browser places a drawing among them
+    familiarity: list[float] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -102,7 +105,9 @@ def file_names(name: str, sha: str, classifier: bool = False) -> dict[str, str]:
     return {half: f"{name}-{sha}.{half}.onnx" for half in ("encoder", "decoder")}
 
 
-FORMAT = 3  # weights stored compactly, each graph at its own precision: files of another format are made again
+# 4: each autoencoder's test errors for "how familiar is this?"; 3: weights stored compactly, each graph at its own
+# precision. Files of another format are made again.
+FORMAT = 4
 PROBE = 256  # test digits that decide a model's precision
 
 
@@ -122,8 +127,8 @@ class Fidelity:
         return self.max_diff <= compact.bound(self.precision) and mse_ok and self.readings_changed == 0
 
 
-def _probe() -> torch.Tensor:
-    return load_mnist().test_images()[:PROBE].contiguous()
+def _probe(dataset: str) -> torch.Tensor:
+    return load_dataset(dataset).test_images()[:PROBE].contiguous()
 
 
 def fidelity(e: Exported, folder: Path, model: nn.Module, x: torch.Tensor) -> Fidelity:
@@ -167,7 +172,7 @@ def _choices(files: dict[str, str]) -> list[dict[str, str]]:
     return [{"encoder": e, "decoder": d} for e, d in compact.PAIRS]
 
 
-def _write_onnx(model: nn.Module, files: dict[str, str], out: Path) -> dict:
+def _write_onnx(model: nn.Module, files: dict[str, str], out: Path, dataset: str) -> dict:
     """Export ``model``'s graphs as ``files`` into ``out``, each at the smallest precision whose cost holds (int8,
     else float16, else float32; an autoencoder's encoder and decoder each their own); returns the code shape, the
     precision and what it costs."""
@@ -177,24 +182,27 @@ def _write_onnx(model: nn.Module, files: dict[str, str], out: Path) -> dict:
         for role, name in files.items():
             atomic_write(out / name, compact.compact(graphs[role], choice[role]))
         precision = compact.label(tuple(choice[role] for role in files))
-        measured = fidelity(Exported("", "", "", files, precision=precision), out, model, _probe())
+        measured = fidelity(Exported("", "", "", files, precision=precision), out, model, _probe(dataset))
         if measured.holds() or precision == "fp32":
             break
-    _check_batches(model, files, out, precision)
-    return {"code_shape": shape, **asdict(measured), "format": FORMAT}
+    _check_batches(model, files, out, precision, dataset)
+    info = {"code_shape": shape, **asdict(measured), "format": FORMAT}
+    if "classifier" not in files:
+        info["familiarity"] = list(Familiarity.of(per_image_errors(model, load_dataset(dataset).test_images())).errors)
+    return info
 
 
 class ExportError(RuntimeError):
     """The exported graphs do not compute what the model does (e.g. the exporter fixed the batch size)."""
 
 
-def _check_batches(model: nn.Module, files: dict[str, str], out: Path, precision: str) -> None:
+def _check_batches(model: nn.Module, files: dict[str, str], out: Path, precision: str, dataset: str) -> None:
     """The exported pair runs one digit and three, and gives torch's answer within its precision's bound: the
     exporter can silently fix a batch dimension that a model's code pins (its graph then refuses any other batch).
     Such files are removed."""
     e, bound = Exported("", "", "", files, precision=precision), compact.bound(precision)
     for n in (1, 3):
-        x = _probe()[-n:]  # test digits: the bound is stated on them (uniform noise is no digit)
+        x = _probe(dataset)[-n:]  # test digits: the bound is stated on them (uniform noise is no digit)
         try:
             diff = fidelity(e, out, model, x).max_diff
         except Exception as err:  # onnxruntime's own error types: the graph refused this batch
@@ -243,7 +251,9 @@ def _adopt(source: checkpoints.Folders, name: str, sha: str, files: dict[str, st
 
 
 def _exported(name: str, sha: str, origin: str, files: dict[str, str], info: dict) -> Exported:
-    return Exported(name, sha, origin, files, info["code_shape"], info["precision"], info["max_diff"])
+    return Exported(
+        name, sha, origin, files, info["code_shape"], info["precision"], info["max_diff"], info.get("familiarity", [])
+    )
 
 
 def _target(name: str, source: checkpoints.Folders, registry: dict[str, ModelSpec]) -> tuple[Path, str, str, dict]:
@@ -281,7 +291,7 @@ def export_one(name: str, source: checkpoints.Folders, registry: dict[str, Model
         if found.precision == PENDING:
             model, _ = checkpoints.load(name, folder, registry)  # validated: hash, shapes, finite weights
             try:
-                info = _write_onnx(model, files, out)
+                info = _write_onnx(model, files, out, registry[name].dataset)
             except ExportError as e:
                 atomic_write(failed, str(e).encode())
                 raise
@@ -312,6 +322,10 @@ def export_all(
     specs = {**registry, CLASSIFIER: CLASSIFIER_SPEC} if classifier else dict(registry)
     done, failed = [], {}
     for name in specs:
+        if why := DATASETS[specs[name].dataset].missing():  # served only once its dataset is installed
+            if log:
+                log(f"{name}: not exported: {why}")
+            continue
         try:
             done.append(export_one(name, source, specs, out))
             if log:

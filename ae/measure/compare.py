@@ -91,12 +91,13 @@ def comparison_table(
     registry: dict[str, ModelSpec] | None = None,
     measure: bool = True,
 ) -> pd.DataFrame:
-    """Every registry model's row, each read from the folder that serves it (``checkpoints.folders``: by default
-    the workspace's checkpoint when it has one, else the shipped one), and where that checkpoint comes from."""
+    """Every row of a registry model that learns ``data``'s dataset, each read from the folder that serves it
+    (``checkpoints.folders``: by default the workspace's checkpoint when it has one, else the shipped one), and where
+    that checkpoint comes from."""
     registry = active_registry() if registry is None else registry
     source = checkpoints.folders(directory)
     rows = []
-    for spec in registry.values():
+    for spec in (s for s in registry.values() if s.dataset == data.dataset):  # the models of these images
         folder, origin = source.resolve(spec.name, registry)
         row = model_row(spec, data, folder, registry, measure)
         rows.append({**row, "origin": origin if row["checkpoint"] in ("fresh", "stale") else None})

@@ -82,13 +82,16 @@ class ModelSpec:
     description: str = ""
     group: str = "seed"  # "seed" (the notebook's models), "matched" (equal-code-size rivals), "denoise", "lab"
     note: str = ""  # the builder's own words, for a model built in the lab
+    dataset: str = "mnist"  # what it learns: a key of ae.data.datasets.DATASETS
 
     def build(self) -> nn.Module:
         return FAMILIES[self.family](**self.args)
 
     def arch_dict(self) -> dict:
-        """What fixes the weights' meaning; a checkpoint whose arch differs from this is stale."""
-        return {"name": self.name, "family": self.family, "args": dict(self.args)}
+        """What fixes the weights' meaning; a checkpoint whose arch differs from this is stale. (MNIST, the first
+        dataset, goes unnamed, as in the checkpoints made before there were others.)"""
+        arch = {"name": self.name, "family": self.family, "args": dict(self.args)}
+        return arch if self.dataset == "mnist" else {**arch, "dataset": self.dataset}
 
     def recipe_dict(self) -> dict:
         return _as_json(asdict(self.recipe))

@@ -84,6 +84,12 @@ def _codec(index: int, lam: float, step: float, values: int, epochs: int) -> Mod
     )
 
 
+def _fashion(spec: ModelSpec) -> ModelSpec:
+    """A seed model learning Fashion-MNIST's clothes instead of digits: the same architecture and recipe."""
+    text = f"{spec.description}; learns Fashion-MNIST"
+    return replace(spec, name=f"fashion-{spec.name}", description=text, dataset="fashion")
+
+
 # Denoising: the same architectures, fed clip(x + N(0, 0.5²)) with the clean digit as target.
 DENOISE_STD = 0.5
 
@@ -103,6 +109,9 @@ REGISTRY: dict[str, ModelSpec] = {
         *(_vae(code) for code in (2, 16)),
         # Trained for rate (ae.models.codec), from the fewest bits up.
         *(_codec(i, *codec) for i, codec in enumerate(CODECS, 1)),
+        # The seed's smallest linear model and its conv model, on clothes (ae.data.fashion).
+        _fashion(_linear(32, replace(SEED_LINEAR_RECIPE, lr=SEED_LINEAR_LR[32]))),
+        _fashion(_conv(8, SEED_CONV_RECIPE)),
     ]
 }
 
@@ -122,9 +131,13 @@ CLASSIFIER = ModelSpec(
 
 def denoise_pairs(registry: dict[str, ModelSpec]) -> list[tuple[str | None, str]]:
     """Each denoising model (trained on noisy inputs) with its plain twin, the model of the same architecture
-    trained on clean digits (None if the registry has none), in registry order."""
-    plain = {(s.family, repr(sorted(s.args.items()))): n for n, s in registry.items() if not s.recipe.noise_std}
-    return [(plain.get((s.family, repr(sorted(s.args.items())))), n) for n, s in registry.items() if s.recipe.noise_std]
+    trained on the same dataset's clean images (None if the registry has none), in registry order."""
+
+    def twin(s: ModelSpec) -> tuple:
+        return s.dataset, s.family, repr(sorted(s.args.items()))
+
+    plain = {twin(s): n for n, s in registry.items() if not s.recipe.noise_std}
+    return [(plain.get(twin(s)), n) for n, s in registry.items() if s.recipe.noise_std]
 
 
 REGISTRY_ENV = "AELAB_REGISTRY"

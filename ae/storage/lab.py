@@ -44,6 +44,7 @@ class Build:
     seed: int = 0
     note: str = ""
     extra: dict = field(default_factory=dict)  # recipe fields for tests (train_subset)
+    dataset: str = "mnist"  # what it learns (ae.data.datasets)
 
 
 def spec_for(build: Build) -> ModelSpec:
@@ -61,7 +62,7 @@ def spec_for(build: Build) -> ModelSpec:
     )  # fmt: skip
     if build.noise:
         text += f"; denoising, trained on noise σ = {build.noise:g}"
-    spec = ModelSpec(build.name, build.family, args, recipe, text, "lab", build.note.strip())
+    spec = ModelSpec(build.name, build.family, args, recipe, text, "lab", build.note.strip(), build.dataset)
     spec_files.check(spec)
     return spec
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from ae.data.datasets import DATASETS, DEFAULT
 from ae.models.autoencoders import parameter_count
 from ae.models.families import FAMILIES
 from ae.models.specs import ModelSpec, Recipe, check_seed
@@ -46,6 +47,7 @@ def to_dict(spec: ModelSpec) -> dict:
     return {
         "format": FORMAT, "name": spec.name, "family": spec.family, "args": dict(spec.args),
         "recipe": json.loads(json.dumps(asdict(spec.recipe))), "description": spec.description, "note": spec.note,
+        "dataset": spec.dataset,
     }  # fmt: skip
 
 
@@ -63,7 +65,7 @@ def from_dict(raw: object) -> ModelSpec:
     try:
         spec = ModelSpec(
             str(raw["name"]), str(raw["family"]), dict(raw["args"]), Recipe(**recipe),
-            str(raw.get("description", "")), "lab", str(raw.get("note", "")),
+            str(raw.get("description", "")), "lab", str(raw.get("note", "")), str(raw.get("dataset", DEFAULT)),
         )  # fmt: skip
     except (KeyError, TypeError, ValueError) as e:
         raise SpecError(f"the spec lacks a field or has one of the wrong type ({e})") from None
@@ -78,6 +80,8 @@ def check(spec: ModelSpec) -> None:
             f"{spec.name!r} is not a valid name: use 1-40 lower-case letters, digits and dashes, "
             "starting and ending with a letter or digit"
         )
+    if not isinstance(spec.dataset, str) or spec.dataset not in DATASETS:
+        raise SpecError(f"unknown dataset {spec.dataset!r}; the lab trains on {', '.join(DATASETS)}")
     if spec.family not in BUILDABLE:
         raise SpecError(f"unknown family {spec.family!r}; the lab builds {', '.join(BUILDABLE)}")
     _check_recipe(spec.recipe)

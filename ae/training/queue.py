@@ -61,7 +61,7 @@ class Trainer:
 
     def __init__(
         self,
-        load_data: Callable[[], Mnist],
+        load_data: Callable[[str], Mnist],  # the dataset of that key
         registry: Registry,
         directory: Path | str,
         workers: int = 2,
@@ -182,7 +182,7 @@ class Trainer:
 
         try:
             meta = train_and_save(
-                spec, self._load_data(), directory=self._directory, epochs=override, progress=progress,
+                spec, self._load_data(spec.dataset), directory=self._directory, epochs=override, progress=progress,
                 should_stop=lambda: name in self._cancel, command=command,
                 watch=lambda snaps: self._update(name, snapshots=snaps),
             )  # fmt: skip

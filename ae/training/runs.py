@@ -46,6 +46,8 @@ def train_and_save(
     Per-epoch snapshots (ae.storage.snapshots) are kept beside the checkpoint, and handed to ``watch`` as they grow.
     """
     directory = workspace.checkpoint_dir() if directory is None else directory
+    if data.dataset != spec.dataset:  # a model learns only the dataset its spec names
+        raise ValueError(f"{spec.name} learns {spec.dataset}, not {data.dataset}")
     if isinstance(spec.recipe, ClassifierRecipe):
         return _train_classifier(spec, data, directory, command, progress=progress, should_stop=should_stop)
     recorder = snapshots.Recorder(data)

@@ -410,6 +410,23 @@ function showBlank() {
   for (const tile of document.querySelectorAll("[data-model]")) delete tile.dataset.mse;
 }
 
+function familiar(m, mse) { // the share of m's test images it rebuilds better than this input (null: unknown)
+  const f = state.manifest.familiarity, errs = m.familiarity;
+  if (!f || !errs || !errs.length) return null;
+  if (mse <= errs[0]) return 0;
+  if (mse >= errs[errs.length - 1]) return 1;
+  let i = 1;
+  while (errs[i] < mse) i++;
+  const t = (mse - errs[i - 1]) / (errs[i] - errs[i - 1] || 1);
+  return f.levels[i - 1] + t * (f.levels[i] - f.levels[i - 1]);
+}
+
+function familiarWords(share, brief) { // ae.measure.familiarity's sentence (or its short form), filled in here
+  const f = state.manifest.familiarity, odd = share >= f.unfamiliar;
+  const kind = brief ? (odd ? "short_unfamiliar" : "short") : odd ? "unfamiliar" : share >= f.unusual ? "unusual" : "familiar";
+  return [kind, f.words[kind].replace("{pct}", (100 * share).toFixed(odd && !brief ? 1 : 0))];
+}
+
 function render(x, recs, reads) {
   $("hint").classList.add("hidden");
   for (const id of ["result", "strip-title", "strip"]) $(id).classList.remove("hidden");
@@ -421,7 +438,8 @@ function render(x, recs, reads) {
     gray(tile.querySelector("canvas"), r.image);
     heat(tile.querySelector("canvas"), r.err, SIZE);
     const readText = r.reads ? ` · reads ${r.reads[0]}` : ""; // while the pen moves: its reading at the last lift
-    tile.querySelector("span").textContent = `MSE ${r.mse.toFixed(4)} · ${r.psnr.toFixed(1)} dB${readText}`;
+    const share = familiar(r.model, r.mse), odd = share === null ? "" : ` · ${familiarWords(share, true)[1]}`;
+    tile.querySelector("span").textContent = `MSE ${r.mse.toFixed(4)} · ${r.psnr.toFixed(1)} dB${readText}${odd}`;
     tile.querySelector("canvas").setAttribute("aria-label", `${r.model.name}'s reconstruction above its error map: MSE ${r.mse.toFixed(4)}${readText}`);
     tile.setAttribute("aria-pressed", String(r.model.name === state.selected));
     tile.dataset.mse = r.mse.toPrecision(6);
@@ -435,6 +453,11 @@ function render(x, recs, reads) {
   $("mse-label").textContent = `MSE (${sel.model.name})`;
   $("mse").textContent = sel.mse.toFixed(5);
   $("psnr").textContent = `${sel.psnr.toFixed(1)} dB`;
+  const share = familiar(sel.model, sel.mse), [kind, text] = share === null ? ["", ""] : familiarWords(share, false);
+  $("familiar").textContent = text ? `How familiar is this to ${sel.model.name}? ${text}` : "";
+  $("familiar").dataset.kind = kind;
+  $("familiar").classList.toggle("warn", kind === "unfamiliar");
+  $("reads").parentElement.classList.toggle("hidden", !state.classifier);
   const el = $("reads");
   if (reads) {
     const out = sel.reads ? sel.reads[0] : "?";
