@@ -17,7 +17,9 @@ st.write(t("compare.intro"))
 table = state.table()
 usable = table[table["test MSE"].notna()]
 for row in table[~table.index.isin(usable.index)].itertuples():
-    st.warning(t("compare.no_checkpoint", model=row.model, checkpoint=row.checkpoint, note=row.note), icon=":material/warning:")
+    st.warning(
+        t("compare.no_checkpoint", model=row.model, checkpoint=row.checkpoint, note=row.note), icon=":material/warning:"
+    )
     actions.train_now_button(row.model)
 
 # Two tables over the same rows, each narrow enough to read at 1400 px without scrolling sideways.
@@ -27,8 +29,17 @@ st.dataframe(
     table,
     hide_index=True,
     height="content",
-    column_order=["model", "family", "group", "code shape", "code values", "compression ratio", "test MSE",
-                  "PSNR (dB)", "SSIM"],
+    column_order=[
+        "model",
+        "family",
+        "group",
+        "code shape",
+        "code values",
+        "compression ratio",
+        "test MSE",
+        "PSNR (dB)",
+        "SSIM",
+    ],
     column_config={
         **headers(table.columns),
         "code values": number(t("col.values")),
@@ -37,13 +48,11 @@ st.dataframe(
         "PSNR (dB)": number(format="%.2f"),
         "SSIM": number(format="%.4f", help=t("compare.ssim_help")),
     },
-)  # fmt: skip
+)
 denoisers = {n: s.recipe.noise_std for n, s in reg.items() if s.group == "denoise"}
 if denoisers:
     sigmas = " / ".join(f"{v:g}" for v in sorted(set(denoisers.values())))
-    st.caption(
-        t("compare.denoisers", names=", ".join(denoisers), sigmas=sigmas)
-    )
+    st.caption(t("compare.denoisers", names=", ".join(denoisers), sigmas=sigmas))
 gap = ssim_disagreement(usable)
 level = 0.01
 haze_ssim, haze_mse = haze_cost(level)
@@ -52,10 +61,15 @@ st.caption(
     + (
         " "
         + t(
-            "compare.ssim_gap", better=gap["better"]["model"], ratio=gap["ratio"], worse=gap["worse"]["model"],
-            better_mse=gap["better"]["test MSE"], worse_mse=gap["worse"]["test MSE"],
-            better_ssim=gap["better"]["SSIM"], worse_ssim=gap["worse"]["SSIM"],
-        )  # fmt: skip
+            "compare.ssim_gap",
+            better=gap["better"]["model"],
+            ratio=gap["ratio"],
+            worse=gap["worse"]["model"],
+            better_mse=gap["better"]["test MSE"],
+            worse_mse=gap["worse"]["test MSE"],
+            better_ssim=gap["better"]["SSIM"],
+            worse_ssim=gap["worse"]["SSIM"],
+        )
         if gap
         else ""
     )
@@ -65,8 +79,18 @@ st.dataframe(
     table,
     hide_index=True,
     height="content",
-    column_order=["model", "code bytes (float32)", "code bytes (8-bit)", "parameters", "epochs", "seed",
-                  "training time (s)", "checkpoint", "origin", "note"],
+    column_order=[
+        "model",
+        "code bytes (float32)",
+        "code bytes (8-bit)",
+        "parameters",
+        "epochs",
+        "seed",
+        "training time (s)",
+        "checkpoint",
+        "origin",
+        "note",
+    ],
     column_config={
         **headers(table.columns),
         "code bytes (float32)": number(t("col.bytes_float32")),
@@ -76,7 +100,7 @@ st.dataframe(
         "origin": st.column_config.TextColumn(t("col.origin"), help=t("compare.origin_help")),
         "note": st.column_config.TextColumn(t("col.note"), width="medium"),
     },
-)  # fmt: skip
+)
 vaes = table[table["ELBO (nats)"].notna()]
 if not vaes.empty:
     st.header(t("compare.generative"))
@@ -91,9 +115,13 @@ if not vaes.empty:
             "ELBO (nats)": number("ELBO", format="%.1f", help=t("compare.elbo_help")),
             "KL (nats)": number("KL", format="%.1f", help=t("compare.kl_help")),
         },
-    )  # fmt: skip
+    )
 st.download_button(
-    t("common.download_csv"), table.to_csv(index=False).encode(), "aelab-comparison.csv", "text/csv", icon=":material/download:"
+    t("common.download_csv"),
+    table.to_csv(index=False).encode(),
+    "aelab-comparison.csv",
+    "text/csv",
+    icon=":material/download:",
 )
 
 fig = state.compare_figure()
@@ -106,9 +134,13 @@ if "conv-8" in reg:
     hand = 8 * 5 * 5  # the seed text's count: it shrinks 28 -> 5 as if the convolutions had no padding
     st.info(
         t(
-            "compare.why_392", shape=code.shape_text, values=code.values, hand=hand, hand_ratio=hand / PIXELS,
+            "compare.why_392",
+            shape=code.shape_text,
+            values=code.values,
+            hand=hand,
+            hand_ratio=hand / PIXELS,
             ratio=code.compression_ratio,
-        ),  # fmt: skip
+        ),
         icon=":material/straighten:",
     )
 

@@ -139,7 +139,9 @@ with right:
     )  # fmt: skip
     if name not in recs:
         error = loaded[name][2]
-        st.warning(t("draw.unavailable", name=name, reason=error.reason, detail=error.detail), icon=":material/warning:")
+        st.warning(
+            t("draw.unavailable", name=name, reason=error.reason, detail=error.detail), icon=":material/warning:"
+        )
         if not view.is_hidden("retrain"):  # a lesson link without retraining offers none here either
             actions.train_now_button(name)
     else:

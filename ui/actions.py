@@ -85,7 +85,11 @@ def reset_to_shipped(name: str) -> Outcome:
 
 def train_now_button(name: str) -> None:
     """A "Train <name> now" button for a model with no usable checkpoint, offered only to who may train."""
-    if auth.may_change() and not view.is_hidden("retrain") and st.button(t("actions.train_now", name=name), key=f"train_{name}"):
+    if (
+        auth.may_change()
+        and not view.is_hidden("retrain")
+        and st.button(t("actions.train_now", name=name), key=f"train_{name}")
+    ):
         retrain([name], None)
         st.rerun()
 

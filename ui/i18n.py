@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 LOCALES = Path(__file__).resolve().parent / "locales"
 SOURCE = "en"
@@ -54,7 +55,9 @@ def _from_link() -> None:
 
 
 def current() -> str:
-    """This session's language code: link, else picker, else browser, else English."""
+    """This session's language code: link, else picker, else browser, else English (outside a run: English)."""
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return SOURCE
     _from_link()
     chosen = st.session_state.get(_CHOSEN)
     if chosen in LANGUAGES:
@@ -67,7 +70,14 @@ def text(code: str, key: str, **values) -> str:
     template = catalogue(code).get(key)
     if template is None:
         template = catalogue(SOURCE)[key]  # a key English lacks is a bug: KeyError, loudly
-    return template.format(**values) if values else template
+    return template.format(**values)
+
+
+def templates(prefix: str) -> dict[str, str]:
+    """Every ``prefix`` key's text in this session's language, placeholders left in (for the live pad's script, which
+    fills them in itself), keyed without the prefix."""
+    code, keys = current(), [k for k in catalogue(SOURCE) if k.startswith(prefix)]
+    return {k.removeprefix(prefix): catalogue(code).get(k, catalogue(SOURCE)[k]) for k in keys}
 
 
 def t(key: str, **values) -> str:

@@ -30,8 +30,8 @@ def strip(images: np.ndarray, scale: int = 4, gap: int = 2) -> np.ndarray:
     h = tiles[0].shape[0]
     sep = np.full((h, gap), 0.25, dtype=np.float32)
     out = [tiles[0]]
-    for t in tiles[1:]:
-        out += [sep, t]
+    for tile in tiles[1:]:
+        out += [sep, tile]
     return np.concatenate(out, axis=1)
 
 

@@ -18,7 +18,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from ae.export import onnx_files, site
-from ui import state
+from ui import i18n, state
 
 FALLBACK_KEY = "live_fallback"  # why live mode cannot run in this session's browser, once it said so
 
@@ -59,7 +59,8 @@ def live_draw(key: str = "live-draw", picked: str | None = None) -> np.ndarray |
     """Show the live pad; returns the 28x28 digit the student last handed to the lab, else None. Falls back (the
     next rerun computes on the server) when the browser reports it cannot run the models."""
     man = manifest(picked)  # first: it installs the folder the component is declared on
-    value = _component(str(onnx_files.export_home()))(manifest=man, key=key, default=None)
+    text, lang = i18n.templates("live."), i18n.current()  # the pad's words, in the student's language
+    value = _component(str(onnx_files.export_home()))(manifest=man, text=text, lang=lang, key=key, default=None)
     if isinstance(value, dict) and value.get("fallback"):
         st.session_state[FALLBACK_KEY] = str(value["fallback"])[:200]
         st.rerun()

@@ -14,7 +14,6 @@ from ui.i18n import t
 ALL = "all models"  # the picker's option for every model (shown translated)
 
 
-
 def sidebar() -> None:
     navigation.leave_folder_mode()
     st.html(CONTRAST_STYLE)
@@ -59,7 +58,9 @@ def _retrain_section() -> None:
 def _sign_in_or_out() -> None:
     if auth.role() == "student":
         auth.sign_in_form()
-    elif auth.role() == "teacher" and st.button(t("sidebar.sign_out"), icon=":material/logout:", key="teacher_sign_out"):
+    elif auth.role() == "teacher" and st.button(
+        t("sidebar.sign_out"), icon=":material/logout:", key="teacher_sign_out"
+    ):
         auth.sign_out()
         st.rerun()
 
@@ -159,7 +160,9 @@ def _progress() -> None:
             elif job.steps:
                 text += t("sidebar.step", step=job.step, steps=job.steps, loss=job.loss)
             st.progress(min(job.fraction, 1.0), text=text)
-            if actions.may_cancel(job) and st.button(t("sidebar.cancel", name=job.name), key=f"cancel_{job.name}", width="stretch"):
+            if actions.may_cancel(job) and st.button(
+                t("sidebar.cancel", name=job.name), key=f"cancel_{job.name}", width="stretch"
+            ):
                 actions.cancel(job.name)
                 _show_outcome()
         elif job.state == "queued":

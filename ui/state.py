@@ -33,7 +33,7 @@ from ae.storage import checkpoints
 from ae.storage.catalogue import CLASSIFIER, REGISTRY_ENV, active_registry, built
 from ae.training import reproduce
 from ae.training.queue import Trainer
-from ui import charts
+from ui import charts, i18n
 
 # The shipped folder, when it is not the repository's (tests, a deployment that keeps the models elsewhere). It is
 # only read; the app trains into the workspace (AELAB_HOME).
@@ -182,13 +182,15 @@ def table() -> pd.DataFrame:
 
 
 @st.cache_resource(max_entries=16)
-def _compare_figure(source: tuple[str, str], keys: tuple[str, ...], data_fingerprint: str, registry_ref: str):
-    return charts.compare_figure(_table(source, keys, data_fingerprint, registry_ref))
+def _compare_figure(
+    source: tuple[str, str], keys: tuple[str, ...], data_fingerprint: str, registry_ref: str, lang: str
+):
+    return charts.compare_figure(_table(source, keys, data_fingerprint, registry_ref))  # its labels in ``lang``
 
 
 def compare_figure():
     """The Compare page's chart, built once per table (building it took about 2/3 of a cached rerun)."""
-    return _compare_figure(_source(), fingerprints(), data().fingerprint, registry_key())
+    return _compare_figure(_source(), fingerprints(), data().fingerprint, registry_key(), i18n.current())
 
 
 def presenter() -> bool:
@@ -207,14 +209,14 @@ def test_digit(index: int) -> tuple:
 
 
 @st.cache_data(max_entries=64, show_spinner="Scoring the models on noisy digits ...")
-def _denoise_scores(names: tuple[str, ...], kind: str, level: float, keys: tuple[str, ...]) -> list[dict]:
+def _denoise_scores(names: tuple[str, ...], kind: str, level: float, keys: tuple[str, ...], lang: str) -> list[dict]:
     clean = data().test_images()[:1000]
     loaded = [(name, model(name)[0]) for name in names]
     with one_core():
         noisy = noise.corrupt(clean, kind, level, seed=0)
         rows = [
             {
-                "model": "(noisy input)",
+                "model": i18n.t("denoise.noisy_input"),
                 "PSNR (dB)": psnr(float(torch.mean((noisy - clean) ** 2))),
                 "SSIM": float(ssim(noisy, clean).mean()),
             }
@@ -227,7 +229,7 @@ def _denoise_scores(names: tuple[str, ...], kind: str, level: float, keys: tuple
 
 def denoise_scores(names: tuple[str, ...], kind: str, level: float) -> list[dict]:
     """Mean quality of each model's output on the first 1,000 test digits with this noise added."""
-    return _denoise_scores(names, kind, level, tuple(checkpoint_key(n) for n in names))
+    return _denoise_scores(names, kind, level, tuple(checkpoint_key(n) for n in names), i18n.current())
 
 
 @st.cache_data(max_entries=32, show_spinner="Ranking all 10,000 test digits ...")

@@ -1,10 +1,10 @@
 """The view in the URL: the query parameters that make the address bar a link to what the page shows.
 
 ``model``, ``digit`` (``end`` for Interpolate's second digit), ``metric``, ``presenter=1``,
-``hide=sidebar,retrain,nav`` and ``lang`` (read by ``ui.i18n``). A value from the URL is applied once, when a link opens it (or when it changes); after
-that the widgets own the choice and each change is written back, so the URL always describes the current view. A
-value that is not one the page offers is ignored with a toast, never used (it is only ever compared with the page's
-own options, never opened as a path).
+``hide=sidebar,retrain,nav`` and ``lang`` (``ui.i18n`` reads it). A value from the URL is applied once, when a link
+opens it (or when it changes); after that the widgets own the choice and each change is written back, so the URL
+always describes the current view. A value that is not one the page offers is ignored with a toast, never used (it
+is only ever compared with the page's own options, never opened as a path).
 
 ``hide`` only takes controls away: the sidebar and app.py check it before drawing a control, and every change
 to a shared model is still checked by role in ``ui.actions``, so no value of it can give a session anything.
@@ -182,7 +182,9 @@ def model(key: str, names: Sequence[str], default: str | None = None, *, widget=
         st.stop()
     _choose("model", key, names)
     index = names.index(default) if default in names else 0
-    choice = (widget or st.selectbox)(options.pop("label", None) or t("view.model"), names, index=index, key=key, **options)
+    choice = (widget or st.selectbox)(
+        options.pop("label", None) or t("view.model"), names, index=index, key=key, **options
+    )
     st.session_state[_KEPT + key] = choice
     _write("model", choice)
     return choice
