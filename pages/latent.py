@@ -20,7 +20,7 @@ fig = px.scatter(
     x=lm["xy"][:, 0], y=lm["xy"][:, 1], color=lm["labels"].astype(str),
     category_orders={"color": [str(c) for c in range(10)]},
     custom_data=[lm["index"]], opacity=0.75,
-    labels={"x": t("latent.pc1", share=lm["explained"][0]), "y": f"PC 2 ({lm['explained'][1]:.0%})",
+    labels={"x": t("latent.pc1", share=lm["explained"][0]), "y": t("latent.pc2", share=lm["explained"][1]),
             "color": t("latent.label")},
 )  # fmt: skip
 fig.update_traces(hovertemplate=t("latent.hover"))
