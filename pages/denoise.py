@@ -10,7 +10,7 @@ from ae.measure.metrics import psnr
 from ae.measure.one_digit import reconstruct_digit
 from ae.storage.catalogue import denoise_pairs
 from ui import state, view
-from ui.i18n import headers, t
+from ui.i18n import headers, held, t
 from ui.images import enlarge
 from ui.sidebar import sidebar
 
@@ -27,7 +27,7 @@ if missing:
 
 KINDS = {"gaussian": "denoise.gaussian", "salt-and-pepper": "denoise.salt"}
 c1, c2, c3 = st.columns([1, 2, 1])
-kind = c1.radio(t("denoise.noise"), list(KINDS), format_func=lambda k: t(KINDS[k]), key="noise_kind")
+kind = c1.radio(t("denoise.noise"), list(KINDS), format_func=held(lambda k: t(KINDS[k])), key="noise_kind")
 if kind == "gaussian":
     level = c2.slider(t("denoise.sigma"), 0.0, 1.0, 0.5, 0.05, key="noise_sigma")
 else:

@@ -16,7 +16,7 @@ from ae.data.preprocess import (
 )
 from ae.measure.one_digit import reconstruct_all
 from ui import actions, drawing_file, live_draw, mydigits, state, view
-from ui.i18n import t
+from ui.i18n import held, t
 from ui.images import described, enlarge, gray_rgb, heat
 from ui.sidebar import sidebar
 
@@ -30,8 +30,9 @@ if (linked := view.digit(TEST_COUNT)) is not None:  # not len(data): the live pa
     # A link to a test digit: show that digit, whatever this session's input was.
     st.session_state["source"], st.session_state["test_index"] = "Random test digit", linked
 source = st.segmented_control(
-    t("draw.input"), list(SOURCES), default="Draw", key="source", label_visibility="collapsed", required=True,
-    format_func=lambda s: t(SOURCES[s]),  # clicking the chosen one again must not leave no input chosen
+    t("draw.input"), list(SOURCES), default="Draw", key="source", label_visibility="collapsed",
+    required=True,  # clicking the chosen one again must not leave no input chosen
+    format_func=held(lambda s: t(SOURCES[s])),  # the values stay English: links and tests name them
 )  # fmt: skip
 live = False
 if source == "Draw" and live_draw.enabled():

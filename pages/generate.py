@@ -12,7 +12,7 @@ from ae.measure.explore import codes
 from ae.storage import checkpoints
 from ae.storage.catalogue import CLASSIFIER
 from ui import alternatives, state, view
-from ui.i18n import t
+from ui.i18n import held, t
 from ui.images import enlarge, strip
 from ui.sidebar import sidebar
 
@@ -34,7 +34,7 @@ def kind(name: str) -> str:
     return "VAE" if name in vaes else t("generate.plain")
 
 
-name = view.model("generate_model", names, default="vae-2", format_func=lambda n: f"{n} ({kind(n)})")
+name = view.model("generate_model", names, default="vae-2", format_func=held(lambda n: f"{n} ({kind(n)})"))
 model = state.model(name)[0]
 
 

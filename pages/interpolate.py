@@ -6,7 +6,7 @@ import streamlit as st
 from ae.data.preprocess import canvas_rgba, canvas_to_mnist
 from ae.measure.explore import interpolate, pixel_blend
 from ui import state, view
-from ui.i18n import t
+from ui.i18n import held, t
 from ui.images import enlarge, strip
 from ui.sidebar import sidebar
 
@@ -31,7 +31,7 @@ def pick(side: str, default_index: int):
         st.session_state[kept] = st.session_state[f"{side}_index"] = linked
     mode = st.segmented_control(
         t(f"interpolate.{side.lower()}"), list(MODES), default="Test digit", key=f"{side}_mode", required=True,
-        format_func=lambda m: t(MODES[m]),
+        format_func=held(lambda m: t(MODES[m])),
     )  # fmt: skip
     if mode == "Draw":
         from streamlit_drawable_canvas import st_canvas  # only importable inside a running app
@@ -79,7 +79,7 @@ code_img = interpolate(model, a, b, [mix])[0]
 pixel_img = pixel_blend(a, b, [mix])[0]
 c1, c2 = st.columns(2)
 c1.image(
-    enlarge(code_img, 8), caption=f"decode((1-t)·z₁ + t·z₂), t = {mix:.2f}", output_format="PNG",
+    enlarge(code_img, 8), caption=t("interpolate.code_caption", t=mix), output_format="PNG",
     alt=t("interpolate.code_alt", name=name, t=mix),
 )  # fmt: skip
 c2.image(

@@ -5,7 +5,7 @@ import streamlit as st
 from ae.compression.rd import codec_findings, codec_table, target_findings
 from ui import alternatives, state, view
 from ui.charts import direction, metric_name, ratio_figure, rd_figure
-from ui.i18n import headers, t
+from ui.i18n import headers, held, t
 from ui.sidebar import sidebar
 
 METRICS = ["PSNR (dB)", "MSE", "SSIM", "classifier accuracy"]  # the table's columns; the link's metric= names them
@@ -20,7 +20,7 @@ table = state.rd_table()
 if table is None:
     st.warning(t("rd.no_classifier"))
     st.stop()
-metric = view.metric(METRICS, "rd_metric", default="PSNR (dB)", format_func=metric_name)
+metric = view.metric(METRICS, "rd_metric", default="PSNR (dB)", format_func=held(metric_name))
 st.markdown(f"**{direction(metric)}**")
 fig = rd_figure(table, metric)
 alternatives.chart(fig, width="stretch")

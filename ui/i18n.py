@@ -13,6 +13,8 @@ picker then owns the choice and writes it back to the URL, as ``ui.view`` does f
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 
@@ -27,6 +29,7 @@ PICKER = "lang_picker"  # the sidebar's selectbox
 _CHOSEN = "_aelab_lang"  # the language this session chose (picker or link)
 _URL_SEEN = "_aelab_lang_url"  # the URL value already applied, so it is applied once
 _BAD = "_aelab_lang_bad"  # a link's unknown value, noted once by the sidebar
+_HELD: ContextVar[str | None] = ContextVar("aelab_lang_held", default=None)  # set by ``held`` while it formats
 
 
 @cache
@@ -56,6 +59,8 @@ def _from_link() -> None:
 
 def current() -> str:
     """This session's language code: link, else picker, else browser, else English (outside a run: English)."""
+    if (held := _HELD.get()) is not None:
+        return held
     if get_script_run_ctx(suppress_warning=True) is None:
         return SOURCE
     _from_link()
@@ -91,6 +96,21 @@ def headers(columns) -> dict[str, str]:
     return {c: t(f"col.{c}") for c in columns if f"col.{c}" in catalogue(SOURCE)}
 
 
+def held(format_func: Callable[[object], str]) -> Callable[[object], str]:
+    """``format_func`` (a widget's option labels) bound to this run's language: Streamlit keeps it and may call it
+    after the run (AppTest does), where no session says which language is in use."""
+    code = current()
+
+    def formatted(option: object) -> str:
+        token = _HELD.set(code)
+        try:
+            return format_func(option)
+        finally:
+            _HELD.reset(token)
+
+    return formatted
+
+
 def _picked() -> None:
     code = st.session_state.get(PICKER)
     st.session_state[_CHOSEN] = code
@@ -105,10 +125,20 @@ def picker() -> None:
 
 
 def begin() -> None:
-    """Note a link's unknown language once, and tell the browser the page's language (``<html lang>``, for screen
-    readers and hyphenation). The code is one of LANGUAGES, never the URL's text."""
-    if (bad := st.session_state.pop(_BAD, None)) is not None:
+    """Note a link's unknown language once, keep a chosen language in the URL, and tell the browser the page's
+    language (``<html lang>``, for screen readers and hyphenation): one of LANGUAGES, never the URL's text."""
+    ss = st.session_state
+    if (bad := ss.pop(_BAD, None)) is not None:
         shown = bad if len(bad) <= 20 else bad[:20] + "…"
         st.toast(t("lang.unknown", value=shown, known=", ".join(LANGUAGES)), icon=":material/translate:")
+    chosen = ss.get(_CHOSEN)
+    if st.query_params.get(PARAM) != chosen and (chosen or bad is not None):
+        # Back into the URL (Streamlit drops the query when the page changes), so that a link carries it; a value
+        # the app does not speak goes out of it.
+        ss[_URL_SEEN] = chosen
+        if chosen:
+            st.query_params[PARAM] = chosen
+        elif PARAM in st.query_params:
+            del st.query_params[PARAM]
     script = f"<script>document.documentElement.lang = '{current()}';</script>"
     st.html(script, unsafe_allow_javascript=True)

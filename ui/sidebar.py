@@ -86,7 +86,7 @@ def _retrain_controls() -> None:
     reg = state.registry()
     seed = [n for n, spec in reg.items() if spec.group == "seed"]
     groups = {ALL: list(reg), f"seed models ({len(seed)})": seed} if seed else {ALL: list(reg)}
-    choice = st.selectbox(t("sidebar.model"), [*groups, *reg], key="retrain_model", format_func=_group_label)
+    choice = st.selectbox(t("sidebar.model"), [*groups, *reg], key="retrain_model", format_func=i18n.held(_group_label))
     names = groups.get(choice, [choice])
     default = None if choice in groups else min(reg[choice].recipe.epochs, MAX_EPOCHS)
     epochs = st.number_input(
