@@ -38,7 +38,7 @@ name = view.model("generate_model", names, default="vae-2", format_func=held(lam
 model = state.model(name)[0]
 
 
-@st.cache_data(max_entries=64, show_spinner="Encoding 2,000 training digits ...")
+@st.cache_data(max_entries=64, show_spinner=False)
 def _stats(name: str, key: str) -> gen.CodeStats:
     d = state.data()
     with state.one_core():
@@ -47,10 +47,12 @@ def _stats(name: str, key: str) -> gen.CodeStats:
 
 def stats(name: str) -> gen.CodeStats:
     """The statistics of ``name``'s codes of 2,000 training digits, computed once per checkpoint."""
-    return _stats(name, state.checkpoint_key(name))
+    key = state.checkpoint_key(name)
+    with state.busy("generate.encoding_train", name, key):
+        return _stats(name, key)
 
 
-@st.cache_data(max_entries=8, show_spinner="Reading every model's samples with the reference classifier ...")
+@st.cache_data(max_entries=8, show_spinner=False)
 def _confidences(names: tuple[str, ...], keys: tuple[str, ...], classifier_key: str) -> dict[str, float]:
     clf = state.classifier()
     out = {}
@@ -68,7 +70,9 @@ def confidences() -> dict[str, float] | None:
         return None
     folder = state.folders().resolve(CLASSIFIER.name, {CLASSIFIER.name: CLASSIFIER})[0]
     keys = tuple(state.checkpoint_key(n) for n in names)
-    return _confidences(tuple(names), keys, checkpoints.fingerprint(CLASSIFIER.name, folder))
+    args = (tuple(names), keys, checkpoints.fingerprint(CLASSIFIER.name, folder))
+    with state.busy("generate.reading_samples", *args):
+        return _confidences(*args)
 
 
 def sample_section() -> None:
@@ -99,7 +103,7 @@ def sample_section() -> None:
         st.info(gen.confidence_sentence(scores, vaes), icon=":material/fact_check:")
 
 
-@st.cache_data(max_entries=16, show_spinner="Encoding 2,000 test digits ...")
+@st.cache_data(max_entries=16, show_spinner=False)
 def _plane(name: str, key: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     m = state.model(name)[0]
     with state.one_core():
@@ -141,7 +145,9 @@ def plane_section() -> None:
     n = st.select_slider(
         t("generate.grid"), [8, 10, 15, 20, 25], value=15, key="generate_grid", format_func=lambda v: f"{v}×{v}"
     )
-    grid, xy = _plane(name, state.checkpoint_key(name), n)
+    key = state.checkpoint_key(name)
+    with state.busy("state.encoding_test", "plane", name, key, n):
+        grid, xy = _plane(name, key, n)
     fig = plane_figure(grid, xy)
     event = alternatives.chart(fig, width="stretch", on_select="rerun", selection_mode="points", key="generate_plane")
     st.caption(t("generate.plane_caption", n=n))

@@ -35,7 +35,7 @@ _FOLLOWED = "_aelab_watch_followed"  # the runs this session has already switche
 _PCA_READY: set[str] = set()  # data fingerprints whose components are in the cache below
 
 
-@st.cache_resource(show_spinner="Finding the principal components of the training digits ...")
+@st.cache_resource(show_spinner=False)
 def _pca(fingerprint: str) -> tuple[PCA, np.ndarray]:
     x = state.data().train_x[:PCA_DIGITS].reshape(-1, PIXELS) / 255.0
     with state.one_core():
@@ -51,7 +51,9 @@ def pca_ready() -> bool:
 
 def pca() -> tuple[PCA, np.ndarray]:
     """The principal components of the training digits and the variance along each, found once per server."""
-    return _pca(state.data().fingerprint)
+    fingerprint = state.data().fingerprint
+    with state.busy("learning.finding_pca", fingerprint):
+        return _pca(fingerprint)
 
 
 @st.cache_resource(max_entries=64)

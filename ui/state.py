@@ -91,9 +91,30 @@ def one_core() -> Iterator[None]:
         yield
 
 
-@st.cache_resource(show_spinner="Loading MNIST ...")
-def data() -> Mnist:
+_COMPUTED: set[tuple] = set()  # what ``busy`` has seen computed in this process
+
+
+@contextlib.contextmanager
+def busy(key: str, *args) -> Iterator[None]:
+    """A spinner saying ``key`` (in the session's language) while a cached value for ``args`` is computed the first
+    time: a cache's own spinner text is fixed when the module loads, in one language. After an eviction the value is
+    computed again without one."""
+    if (key, *args) in _COMPUTED:
+        yield
+        return
+    with st.spinner(i18n.t(key)):
+        yield
+    _COMPUTED.add((key, *args))
+
+
+@st.cache_resource(show_spinner=False)
+def _data() -> Mnist:
     return load_mnist()
+
+
+def data() -> Mnist:
+    with busy("state.loading_mnist"):
+        return _data()
 
 
 LIVE_ENV = "AELAB_LIVE_DRAW"  # "0": the Draw page computes on the server only (tests of the server path)
@@ -166,7 +187,7 @@ def origin(name: str) -> str:
     return resolved(name)[1]
 
 
-@st.cache_data(show_spinner="Reading every checkpoint ...", max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16)
 def _table(source: tuple[str, str], keys: tuple[str, ...], data_fingerprint: str, registry_ref: str):
     # Quality as recorded at training (on these test digits); `python -m ae eval` measures it again.
     return comparison_table(data(), checkpoints.Folders(*source), active_registry(), measure=False)
@@ -178,7 +199,9 @@ def _source() -> tuple[str, str]:
 
 def table() -> pd.DataFrame:
     """The comparison table, recomputed exactly when some serving checkpoint changes."""
-    return _table(_source(), fingerprints(), data().fingerprint, registry_key())
+    args = (_source(), fingerprints(), data().fingerprint, registry_key())
+    with busy("state.reading_checkpoints", *args):
+        return _table(*args)
 
 
 @st.cache_resource(max_entries=16)
@@ -208,7 +231,7 @@ def test_digit(index: int) -> tuple:
     return d.test_x[index].astype(np.float32) / 255.0, int(d.test_y[index])
 
 
-@st.cache_data(max_entries=64, show_spinner="Scoring the models on noisy digits ...")
+@st.cache_data(max_entries=64, show_spinner=False)
 def _denoise_scores(names: tuple[str, ...], kind: str, level: float, keys: tuple[str, ...], lang: str) -> list[dict]:
     clean = data().test_images()[:1000]
     loaded = [(name, model(name)[0]) for name in names]
@@ -229,10 +252,12 @@ def _denoise_scores(names: tuple[str, ...], kind: str, level: float, keys: tuple
 
 def denoise_scores(names: tuple[str, ...], kind: str, level: float) -> list[dict]:
     """Mean quality of each model's output on the first 1,000 test digits with this noise added."""
-    return _denoise_scores(names, kind, level, tuple(checkpoint_key(n) for n in names), i18n.current())
+    args = (names, kind, level, tuple(checkpoint_key(n) for n in names), i18n.current())
+    with busy("state.scoring_noisy", *args):
+        return _denoise_scores(*args)
 
 
-@st.cache_data(max_entries=32, show_spinner="Ranking all 10,000 test digits ...")
+@st.cache_data(max_entries=32, show_spinner=False)
 def _ranking(name: str, key: str):
     m, d = model(name)[0], data()
     with one_core():
@@ -241,7 +266,9 @@ def _ranking(name: str, key: str):
 
 def error_ranking(name: str):
     """Per-digit test error for ``name``, best first, with the per-class mean."""
-    return _ranking(name, checkpoint_key(name))
+    key = checkpoint_key(name)
+    with busy("state.ranking", name, key):
+        return _ranking(name, key)
 
 
 def reconstructions(name: str, indices: tuple[int, ...]):
@@ -252,7 +279,7 @@ def reconstructions(name: str, indices: tuple[int, ...]):
 LATENT_DIGITS = 2000
 
 
-@st.cache_data(max_entries=32, show_spinner="Encoding 2,000 test digits ...")
+@st.cache_data(max_entries=32, show_spinner=False)
 def _latent(name: str, key: str) -> dict:
     m, images = model(name)[0], data().test_images()[:LATENT_DIGITS]
     with one_core():
@@ -267,7 +294,9 @@ def _latent(name: str, key: str) -> dict:
 
 def latent_map(name: str) -> dict:
     """2-D PCA coordinates of the first 2,000 test digits' codes under ``name``, with their labels."""
-    return _latent(name, checkpoint_key(name))
+    key = checkpoint_key(name)
+    with busy("state.encoding_test", name, key):
+        return _latent(name, key)
 
 
 def project_digit(name: str, digit: np.ndarray) -> np.ndarray:
@@ -291,7 +320,7 @@ def _rd_keys() -> tuple[str, ...]:
     return (*fingerprints(), clf, checkpoints.fingerprint("classifier", clf), *stored)
 
 
-@st.cache_data(max_entries=4, show_spinner="Measuring the models and baselines not measured yet ...")
+@st.cache_data(max_entries=4, show_spinner=False)
 def _rd(source: tuple[str, str], keys: tuple[str, ...], registry_ref: str):
     try:
         # Stored points are read at once; only a measurement waits for a core.
@@ -303,7 +332,9 @@ def _rd(source: tuple[str, str], keys: tuple[str, ...], registry_ref: str):
 def rd_table():
     """Every rate-distortion point (stored points read, missing or outdated ones measured and kept in the
     workspace); None when the reference classifier is missing."""
-    return _rd(_source(), _rd_keys(), registry_key())
+    args = (_source(), _rd_keys(), registry_key())
+    with busy("state.measuring_rd", *args):
+        return _rd(*args)
 
 
 def rd_findings() -> list[str]:
