@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ae.models.specs import ModelSpec
-from ui.i18n import t
+from ui.i18n import label, t
 
 # One colour per kind of model or codec, used by every chart that plots them (Compare, Rate & distortion,
 # Training), so a colour means the same thing on every page. Okabe–Ito colours: distinct for colour-blind viewers
@@ -82,7 +82,7 @@ def compare_figure(table: pd.DataFrame):
         fig.add_trace(
             go.Scatter(
                 x=rows["compression ratio"], y=rows["test MSE"], mode="markers+text", text=rows["model"],
-                textposition="top center", name=f"{family}, {group}", legendgroup=family,
+                textposition="top center", name=f"{family}, {label('group', group)}", legendgroup=family,
                 marker={"size": 12, "color": FAMILY_COLOURS.get(family, OTHER_COLOUR),
                         "symbol": GROUP_SYMBOLS.get(group, "circle")},
                 customdata=rows[["code shape", "PSNR (dB)", "SSIM", "parameters"]].to_numpy(),
@@ -199,6 +199,7 @@ def _plottable(values: pd.Series, log: bool) -> pd.Series:
 
 def _exact_text(name: str, kind: str, bpp: float, metric: str, value: float) -> str:
     shown = "∞" if value == float("inf") else f"{value:g}"
+    kind = label("kind", kind)
     return " " + t("charts.exact", name=name, kind=kind, bpp=bpp, metric=metric_name(metric), value=shown)
 
 
@@ -222,7 +223,7 @@ def _family_traces(fig, points: pd.DataFrame, x: str, metric: str, kinds: dict[s
                 go.Scatter(
                     x=rows[x], y=rows[metric], mode="lines+markers+text" if labelled else "lines+markers",
                     text=rows["name"] if labelled else None, textposition="top center", textfont_size=10,
-                    name=f"{family}, {kind}", legendgroup=family,
+                    name=f"{family}, {label('kind', kind)}", legendgroup=family,
                     line={"color": FAMILY_COLOURS.get(family, OTHER_COLOUR), "dash": dash},
                     customdata=rows[["name", "kind", "code values", "digits"]].astype(object).fillna("-").to_numpy(),
                     hovertemplate=_hover(x, metric),

@@ -78,6 +78,13 @@ def text(code: str, key: str, **values) -> str:
     return template.format(**values)
 
 
+def label(prefix: str, value: str) -> str:
+    """A data value shown as a label (a chart's group or kind of code) in words, when the catalogue names it
+    (``<prefix>.<value>``); else as it is."""
+    key = f"{prefix}.{value}"
+    return t(key) if key in catalogue(SOURCE) else value
+
+
 def templates(prefix: str) -> dict[str, str]:
     """Every ``prefix`` key's text in this session's language, placeholders left in (for the live pad's script, which
     fills them in itself), keyed without the prefix."""
