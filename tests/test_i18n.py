@@ -158,6 +158,18 @@ def test_every_key_the_code_names_is_in_the_catalogue():
     assert sorted(named - set(EN)) == []
 
 
+# Keys the code builds from a value (t(f"gallery.{which}"), headers(), label(), the live pad's templates("live.")).
+BUILT = re.compile(
+    r"(col|live|kind|group)\.|charts\.(train|test|cost_)|gallery\.(best|worst)|interpolate\.(start|end)$"
+    r"|build\.(queued|running|trained|untrained)$"
+)
+
+
+def test_every_english_key_is_used():
+    code = "".join(path.read_text() for path in SOURCES)
+    assert [k for k in EN if f'"{k}"' not in code and not BUILT.match(k)] == []
+
+
 # --- what the pages show -------------------------------------------------------------------------------------------
 
 
