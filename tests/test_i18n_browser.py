@@ -1,5 +1,5 @@
 """A link's ``?lang=`` in real headless Chromium: the page, its menu, its ``<html lang>`` and the live pad speak that
-language, another page keeps it, and the sidebar's picker switches it."""
+language (and pass axe-core in it), another page keeps it, and the sidebar's picker switches it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from bench.load import CHROMIUM, server
 from tests.chromium import chromium_page, require
+from tests.test_accessibility import settle, violations
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -37,6 +38,8 @@ def test_a_link_in_german_then_the_picker_in_spanish(server, page):
     page.wait_for_function("() => document.documentElement.lang === 'de'")
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_text("Präsentationsmodus").wait_for()
+    settle(page)
+    assert violations(page) == []  # in German too (its longer words, <html lang="de">)
 
     page.get_by_test_id("stSidebarNav").get_by_text("Vergleichen").click()  # another page keeps the language ...
     page.get_by_role("heading", name="Modelle vergleichen").wait_for()
