@@ -3,7 +3,7 @@
 A catalogue maps keys (``draw.title``) to text with named ``{placeholders}`` (``str.format``: ``{mse:.4f}`` formats
 a number); English is the source, and tests/test_i18n.py checks that every other catalogue has exactly its keys and
 placeholders. ``t(key, **values)`` is the text in this session's language; a key missing there falls back to English
-at run time (the test, not the student, finds it).
+at run time (the test, not the student, finds it; under the tests, ``AELAB_I18N_STRICT=1``, it is an error).
 
 The language: a link's ``?lang=de`` (a teacher's link carries it), else the sidebar's picker (this session), else
 the browser's (``st.context.locale``), else English. The link's value is applied once, when the link opens it; the
@@ -13,6 +13,7 @@ picker then owns the choice and writes it back to the URL, as ``ui.view`` does f
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from contextvars import ContextVar
 from functools import cache
@@ -24,6 +25,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 LOCALES = Path(__file__).resolve().parent / "locales"
 SOURCE = "en"
 LANGUAGES = {"en": "English", "de": "Deutsch", "es": "Español"}  # each named in its own language, for the picker
+STRICT_ENV = "AELAB_I18N_STRICT"  # "1" (the tests): a key missing from a catalogue is an error, not English
 PARAM = "lang"
 PICKER = "lang_picker"  # the sidebar's selectbox
 _CHOSEN = "_aelab_lang"  # the language this session chose (picker or link)
@@ -74,6 +76,8 @@ def text(code: str, key: str, **values) -> str:
     """``key`` in language ``code`` (English when that catalogue lacks it), with ``values`` put in."""
     template = catalogue(code).get(key)
     if template is None:
+        if code != SOURCE and os.environ.get(STRICT_ENV) == "1":
+            raise KeyError(f"{key!r} is missing from {code}.json")
         template = catalogue(SOURCE)[key]  # a key English lacks is a bug: KeyError, loudly
     return template.format(**values)
 
