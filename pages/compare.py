@@ -6,128 +6,146 @@ from ae.measure.compare import haze_cost, ssim_disagreement
 from ae.measure.metrics import measure_code
 from ae.models.autoencoders import PIXELS
 from ui import actions, alternatives, state
+from ui.i18n import headers, t
 from ui.sidebar import sidebar
 
 sidebar()
 reg = state.registry()
-st.title("Compare models")
-st.write(
-    "Each autoencoder squeezes a 784-pixel digit into a smaller **code** and rebuilds it. The **compression "
-    "ratio** is code values ÷ 784, measured by running each encoder. Test MSE, PSNR and SSIM come from "
-    "reconstructing all 10,000 MNIST test digits with each checkpoint, measured when it was trained and kept in "
-    "its sidecar (`python -m ae eval` measures them again). Lower MSE, higher PSNR and SSIM are better."
-)
+st.title(t("compare.title"))
+st.write(t("compare.intro"))
 
 table = state.table()
 usable = table[table["test MSE"].notna()]
 for row in table[~table.index.isin(usable.index)].itertuples():
-    st.warning(f"**{row.model}** has no usable checkpoint ({row.checkpoint}): {row.note}", icon=":material/warning:")
+    st.warning(
+        t("compare.no_checkpoint", model=row.model, checkpoint=row.checkpoint, note=row.note), icon=":material/warning:"
+    )
     actions.train_now_button(row.model)
 
 # Two tables over the same rows, each narrow enough to read at 1400 px without scrolling sideways.
 number = st.column_config.NumberColumn
-st.header("Code size and quality")
+st.header(t("compare.quality"))
 st.dataframe(
     table,
     hide_index=True,
     height="content",
-    column_order=["model", "family", "group", "code shape", "code values", "compression ratio", "test MSE",
-                  "PSNR (dB)", "SSIM"],
+    column_order=[
+        "model",
+        "family",
+        "group",
+        "code shape",
+        "code values",
+        "compression ratio",
+        "test MSE",
+        "PSNR (dB)",
+        "SSIM",
+    ],
     column_config={
-        "code values": number("values"),
-        "compression ratio": number("ratio", format="%.3f", help="code values ÷ 784"),
-        "test MSE": number(format="%.5f", help="Every model, the denoisers too, fed the clean test digits."),
+        **headers(table.columns),
+        "code values": number(t("col.values")),
+        "compression ratio": number(t("col.ratio"), format="%.3f", help=t("compare.ratio_help")),
+        "test MSE": number(t("col.test MSE"), format="%.5f", help=t("compare.mse_help")),
         "PSNR (dB)": number(format="%.2f"),
-        "SSIM": number(format="%.4f", help="Punishes a faint haze on the black background far more than MSE does: "
-                       "see below the table."),
+        "SSIM": number(format="%.4f", help=t("compare.ssim_help")),
     },
-)  # fmt: skip
+)
 denoisers = {n: s.recipe.noise_std for n, s in reg.items() if s.group == "denoise"}
 if denoisers:
     sigmas = " / ".join(f"{v:g}" for v in sorted(set(denoisers.values())))
-    st.caption(
-        f"**Denoisers** ({', '.join(denoisers)}) are scored here like every model: clean test digits in, the same "
-        f"digits as target. The Training page's test curve for them is measured on a fixed noisy copy of the test "
-        f"digits (Gaussian σ = {sigmas}), so it ends higher; the Denoise page scores them on the noise you choose."
-    )
+    st.caption(t("compare.denoisers", names=", ".join(denoisers), sigmas=sigmas))
 gap = ssim_disagreement(usable)
 level = 0.01
 haze_ssim, haze_mse = haze_cost(level)
 st.caption(
-    "**Why SSIM can disagree with MSE.** SSIM compares each small patch's brightness, contrast and structure. On "
-    f"a pure-black patch, a grey haze of just {level:g} (invisible, and an MSE of {haze_mse:.4f}) scores an SSIM "
-    f"of {haze_ssim:.2f} instead of 1. The linear models leave such a faint grey haze on much of the black "
-    "background, which MSE barely counts; the conv models output almost pure black there. So the linear models "
-    "score a lower SSIM than their MSE suggests."
+    t("compare.why_ssim", level=level, haze_mse=haze_mse, haze_ssim=haze_ssim)
     + (
-        f" Here {gap['better']['model']} has {gap['ratio']:.1f}× lower MSE than {gap['worse']['model']} "
-        f"({gap['better']['test MSE']:.5f} against {gap['worse']['test MSE']:.5f}) but a lower SSIM "
-        f"({gap['better']['SSIM']:.4f} against {gap['worse']['SSIM']:.4f})."
+        " "
+        + t(
+            "compare.ssim_gap",
+            better=gap["better"]["model"],
+            ratio=gap["ratio"],
+            worse=gap["worse"]["model"],
+            better_mse=gap["better"]["test MSE"],
+            worse_mse=gap["worse"]["test MSE"],
+            better_ssim=gap["better"]["SSIM"],
+            worse_ssim=gap["worse"]["SSIM"],
+        )
         if gap
         else ""
     )
 )
-st.header("Cost and checkpoint")
+st.header(t("compare.cost"))
 st.dataframe(
     table,
     hide_index=True,
     height="content",
-    column_order=["model", "code bytes (float32)", "code bytes (8-bit)", "parameters", "epochs", "seed",
-                  "training time (s)", "checkpoint", "origin", "note"],
+    column_order=[
+        "model",
+        "code bytes (float32)",
+        "code bytes (8-bit)",
+        "parameters",
+        "epochs",
+        "seed",
+        "training time (s)",
+        "checkpoint",
+        "origin",
+        "note",
+    ],
     column_config={
-        "code bytes (float32)": number("code bytes, float32"),
-        "code bytes (8-bit)": number("code bytes, 8-bit"),
-        "training time (s)": number(format="%.1f"),
-        "seed": number(format="%d", help="The seed it was trained from (retrain with another in the sidebar)"),
-        "origin": st.column_config.TextColumn(help="shipped with aelab, or retrained here (kept in the workspace)"),
-        "note": st.column_config.TextColumn(width="medium"),
+        **headers(table.columns),
+        "code bytes (float32)": number(t("col.bytes_float32")),
+        "code bytes (8-bit)": number(t("col.bytes_8bit")),
+        "training time (s)": number(t("col.training time (s)"), format="%.1f"),
+        "seed": number(t("col.seed"), format="%d", help=t("compare.seed_help")),
+        "origin": st.column_config.TextColumn(t("col.origin"), help=t("compare.origin_help")),
+        "note": st.column_config.TextColumn(t("col.note"), width="medium"),
     },
-)  # fmt: skip
+)
 vaes = table[table["ELBO (nats)"].notna()]
 if not vaes.empty:
-    st.header("Generative models")
+    st.header(t("compare.generative"))
     st.dataframe(
         vaes,
         hide_index=True,
         height="content",
         column_order=["model", "test MSE", "ELBO (nats)", "KL (nats)"],
         column_config={
-            "test MSE": number(format="%.5f"),
-            "ELBO (nats)": number("ELBO", format="%.1f", help="The evidence lower bound on log p(digit), in nats "
-                                  "per test digit (higher is better): −(pixel cross-entropy + KL), one sampled code "
-                                  "per digit."),
-            "KL (nats)": number("KL", format="%.1f", help="KL(q(z|x) ‖ N(0, I)) per test digit: the nats the code "
-                                "carries beyond the prior."),
+            **headers(vaes.columns),
+            "test MSE": number(t("col.test MSE"), format="%.5f"),
+            "ELBO (nats)": number("ELBO", format="%.1f", help=t("compare.elbo_help")),
+            "KL (nats)": number("KL", format="%.1f", help=t("compare.kl_help")),
         },
-    )  # fmt: skip
+    )
 st.download_button(
-    "Download CSV", table.to_csv(index=False).encode(), "aelab-comparison.csv", "text/csv", icon=":material/download:"
+    t("common.download_csv"),
+    table.to_csv(index=False).encode(),
+    "aelab-comparison.csv",
+    "text/csv",
+    icon=":material/download:",
 )
 
 fig = state.compare_figure()
 if fig is not None:
     alternatives.chart(fig, width="stretch")
-    st.caption("Down and to the left is better: fewer code values and a smaller error.")
+    st.caption(t("compare.chart_caption"))
 
 if "conv-8" in reg:
     code = measure_code(reg["conv-8"].build())
     hand = 8 * 5 * 5  # the seed text's count: it shrinks 28 -> 5 as if the convolutions had no padding
     st.info(
-        f"**Why conv-8's code is {code.shape_text} = {code.values} values, not 200.** The seed notebook counts "
-        f"8×5×5 = {hand} values (compression ratio {hand / PIXELS:.3f}). But both convolutions use padding 1, so "
-        f"they keep the 28×28 size, and the two 2×2 max-pools halve it twice: 28 → 14 → 7. Running the encoder "
-        f"gives {code.shape_text} = {code.values} values, a compression ratio of {code.compression_ratio:.2f}.",
+        t(
+            "compare.why_392",
+            shape=code.shape_text,
+            values=code.values,
+            hand=hand,
+            hand_ratio=hand / PIXELS,
+            ratio=code.compression_ratio,
+        ),
         icon=":material/straighten:",
     )
 
-st.header("Can these numbers be reproduced?")
-st.write(
-    "Each checkpoint records the command that made it. `python -m ae reproduce --model NAME` runs that training "
-    "again from scratch and checks that the test MSE comes out within 1% of the shipped one. Training is seeded, so "
-    "on a machine that rounds like the one that trained it (same CPU vendor and model, instruction sets, torch, "
-    "oneDNN and MKL builds, thread count) the weights must also be identical bit for bit; on any other machine "
-    "they may differ in the last bits and only the quality is checked."
-)
+st.header(t("compare.reproduce"))
+st.write(t("compare.reproduce_text"))
 
 
 def machine_verdict(check: dict | None) -> str | None:
@@ -135,8 +153,8 @@ def machine_verdict(check: dict | None) -> str | None:
     if not check or "same_machine" not in check:
         return None
     if check["bit_required"]:
-        return "same as training: bit-identity required"
-    return "other machine: quality only (" + "; ".join(f.split(":")[0] for f in check["machine_differences"]) + ")"
+        return t("compare.same_machine")
+    return t("compare.other_machine", what="; ".join(f.split(":")[0] for f in check["machine_differences"]))
 
 
 rows = []
@@ -149,7 +167,7 @@ for name in reg:
             "command": (meta or {}).get("command", "-"),
             "shipped test MSE": (meta or {}).get("metrics", {}).get("test_mse"),
             "retrained test MSE": check["retrained_test_mse"] if check else None,
-            "within 1%": ("yes" if check["reproduced"] else "NO") if check else "not checked yet",
+            "within 1%": t("common.yes" if check["reproduced"] else "compare.no") if check else t("compare.unchecked"),
             "bit-identical": check["bit_identical"] if check else None,
             "machine": machine_verdict(check),
             "checked": check["checked"] if check else None,
@@ -169,9 +187,10 @@ st.dataframe(
         "checked",
     ],
     column_config={
-        "shipped test MSE": st.column_config.NumberColumn(format="%.6f"),
-        "retrained test MSE": st.column_config.NumberColumn(format="%.6f"),
+        **headers(rows[0] if rows else []),
+        "shipped test MSE": st.column_config.NumberColumn(t("col.shipped test MSE"), format="%.6f"),
+        "retrained test MSE": st.column_config.NumberColumn(t("col.retrained test MSE"), format="%.6f"),
     },
 )
 # The commands are long: a static table wraps them instead of hiding them behind a sideways scroll.
-st.table([{"model": r["model"], "command that made the checkpoint": r["command"]} for r in rows], hide_index=True)
+st.table([{t("col.model"): r["model"], t("compare.command_col"): r["command"]} for r in rows], hide_index=True)

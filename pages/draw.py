@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from ae.data.datasets import DATASETS, DEFAULT
+from ae.data.datasets import DEFAULT
 from ae.data.mnist import TEST_COUNT
 from ae.data.preprocess import (
     CANVAS_SIZE,
@@ -17,41 +17,35 @@ from ae.data.preprocess import (
 )
 from ae.measure.one_digit import reconstruct_all
 from ui import actions, datasets, drawing_file, familiar, live_draw, mydigits, state, view
+from ui.i18n import held, t
 from ui.images import described, enlarge, gray_rgb, heat
 from ui.sidebar import sidebar
 
 sidebar()
 reg = state.registry()  # every model, shipped or built: the strip and the picker show them all
-st.title("Draw a digit")
-st.write(
-    "Draw a digit with the mouse, a finger or a stylus. It is turned into a 28×28 image the way MNIST digits were "
-    "made, then squeezed through each autoencoder's code and rebuilt. The error map shows where the rebuilt digit "
-    "differs: bright pixels are large errors."
-)
+st.title(t("draw.title"))
+st.write(t("draw.intro"))
+SOURCES = {"Draw": "draw.source_draw", "Random test digit": "draw.source_test", "Upload": "draw.source_upload"}
 
 if state.dataset() != DEFAULT:
-    st.info(
-        f"These models learned **{datasets.title()}**: draw a shirt, a shoe, a bag, or pick a test picture. A digit "
-        "will look unfamiliar to them.", icon=":material/apparel:",
-    )  # fmt: skip
+    st.info(t("draw.other_dataset", title=datasets.title()), icon=":material/apparel:")
 if (linked := view.digit(TEST_COUNT)) is not None:  # not len(data): the live pad needs no MNIST
     # A link to a test digit: show that digit, whatever this session's input was.
     st.session_state["source"], st.session_state["test_index"] = "Random test digit", linked
 source = st.segmented_control(
-    "Input", ["Draw", "Random test digit", "Upload"], default="Draw", key="source", label_visibility="collapsed",
+    t("draw.input"), list(SOURCES), default="Draw", key="source", label_visibility="collapsed",
     required=True,  # clicking the chosen one again must not leave no input chosen
+    format_func=held(lambda s: t(SOURCES[s])),  # the values stay English: links and tests name them
 )  # fmt: skip
 live = False
 if source == "Draw" and live_draw.enabled():
     on_server = st.toggle(
-        "Compute on the server", key="server_mode",
-        help="Off (the default): every model and the digit reader run in your browser, while the pen moves. On: the "
-        "drawing goes to the server after each stroke, as the lab did before.",
+        t("draw.server_mode"), key="server_mode", help=t("draw.server_mode_help"),
     )  # fmt: skip
     live = not on_server and live_draw.available()
     if not on_server and not live:
         reason = st.session_state.get(live_draw.FALLBACK_KEY)
-        st.caption(f"Live mode cannot run in this browser ({reason}): computing on the server.")
+        st.caption(t("draw.no_live", reason=reason))
 if live:
     # The pad and every model's results, all in the browser: nothing comes back here while the pen moves.
     live_digit = live_draw.live_draw(picked=st.query_params.get("model"))
@@ -61,29 +55,27 @@ left, right = st.columns(2, gap="medium")
 digit = shown_index = None
 with left:
     if source == "Random test digit":
-        if st.button("Another digit", icon=":material/casino:") or "test_index" not in st.session_state:
+        if st.button(t("draw.another"), icon=":material/casino:") or "test_index" not in st.session_state:
             st.session_state["test_index"] = int(np.random.default_rng().integers(len(state.data().test_x)))
         i = shown_index = st.session_state["test_index"]
         digit = state.data().test_x[i].astype(np.float32) / 255.0
-        label = DATASETS[state.dataset()].classes[state.data().test_y[i]]
         st.image(
             enlarge(digit, 10),
-            caption=f"Test {datasets.item()} #{i}, label {label}",
-            alt=f"Test {datasets.item()} number {i}: {label}",
+            caption=datasets.t_item("draw.test_caption", i=i, label=datasets.label(state.data().test_y[i])),
+            alt=datasets.t_item("draw.test_alt", i=i, label=datasets.label(state.data().test_y[i])),
             width=CANVAS_SIZE,
             output_format="PNG",
         )
     elif source == "Upload":
         file = st.file_uploader(
-            "A picture of one digit", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
-            help="Dark ink on paper works too: it is inverted automatically.",
+            t("draw.upload"), type=["png", "jpg", "jpeg", "bmp", "gif", "webp"], help=t("draw.upload_help"),
         )  # fmt: skip
         if file is not None:
             try:
                 digit = read_upload(file.getvalue())
                 st.image(
                     enlarge(digit, 10), caption=file.name, width=CANVAS_SIZE, output_format="PNG",
-                    alt=f"Your picture {file.name} as a 28 by 28 digit",
+                    alt=t("draw.upload_alt", name=file.name),
                 )  # fmt: skip
             except InputError as e:
                 st.error(str(e), icon=":material/error:")
@@ -91,8 +83,7 @@ with left:
         digit = live_digit  # handed to the lab with the pad's "Use in the lab" button: the server's view of it
         if digit is not None:
             st.image(
-                enlarge(digit, 10), caption="The digit you sent, computed on the server", width=CANVAS_SIZE,
-                alt="The digit you drew on the live pad, as the server received it",
+                enlarge(digit, 10), caption=t("draw.sent_caption"), width=CANVAS_SIZE, alt=t("draw.sent_alt"),
             )  # fmt: skip
     else:
         from streamlit_drawable_canvas import st_canvas  # only importable inside a running app
@@ -107,7 +98,7 @@ with left:
             width=CANVAS_SIZE, drawing_mode="freedraw", return_image_data=True,
             initial_drawing=ss.get("canvas_restore"), key=f"canvas-{ss['canvas_key']}",
         )  # fmt: skip
-        if st.button("Clear", icon=":material/ink_eraser:"):
+        if st.button(t("draw.clear"), icon=":material/ink_eraser:"):
             ss["canvas_key"] += 1
             ss["canvas_saved"] = ss["canvas_restore"] = ss["canvas_digit"] = None
             st.rerun()
@@ -118,7 +109,7 @@ with left:
             rgba = canvas_rgba(canvas.image_bytes)
         except ValueError as e:  # an InputError, or a value that is not a data URL at all
             rgba = None
-            unreadable = str(e) if isinstance(e, InputError) else "The canvas sent no readable drawing."
+            unreadable = str(e) if isinstance(e, InputError) else t("draw.unreadable")
             st.error(unreadable, icon=":material/error:")
         digit = canvas_to_mnist(rgba)
         if rgba is None and ss.get("canvas_restore"):
@@ -127,8 +118,7 @@ with left:
             ss["canvas_digit"] = digit
         if rgba is not None and digit is not None and ink_extent(rgba) < SMALL_INK:
             st.warning(
-                "That is very small. Like MNIST, every drawing is scaled up to fill the frame, so a dot or a tiny "
-                "digit becomes a fat blob. Draw the digit larger.",
+                t("draw.small"),
                 icon=":material/zoom_in:",
             )
 
@@ -136,9 +126,8 @@ st.session_state["input_before"] = source
 view.show_digit(shown_index)
 
 if digit is None:
-    hint = "Upload a picture of one digit" if source == "Upload" else "Draw a digit on the black square"
     if not live:
-        right.info(f"{hint} to see its reconstructions.", icon=":material/draw:")
+        right.info(t("draw.hint_upload" if source == "Upload" else "draw.hint_draw"), icon=":material/draw:")
     if state.dataset() == DEFAULT:  # your handwritten digits: for the digit models
         mydigits.section(None)  # your kept digits, their file and the fine-tune need no input on screen
     st.stop()
@@ -151,23 +140,24 @@ with right:
     name = view.model("model", list(reg), widget=st.radio, format_func=lambda n: f"{n} ({shapes[n]})", horizontal=True)
     cols = st.columns(3)
     cols[0].image(
-        enlarge(digit), caption="What the model sees (28×28)", width="stretch", output_format="PNG",
-        alt="Your input as the 28 by 28 digit the models see",
+        enlarge(digit), caption=t("draw.sees"), width="stretch", output_format="PNG", alt=t("draw.sees_alt"),
     )  # fmt: skip
     if name not in recs:
         error = loaded[name][2]
-        st.warning(f"**{name}** is not available ({error.reason}): {error.detail}", icon=":material/warning:")
+        st.warning(
+            t("draw.unavailable", name=name, reason=error.reason, detail=error.detail), icon=":material/warning:"
+        )
         if not view.is_hidden("retrain"):  # a lesson link without retraining offers none here either
             actions.train_now_button(name)
     else:
         rec = recs[name]
         cols[1].image(
-            enlarge(rec.image), caption=f"Reconstruction by {name}", width="stretch", output_format="PNG",
-            alt=f"Reconstruction by {name}: {described(rec)}",
+            enlarge(rec.image), caption=t("draw.rec_caption", name=name), width="stretch", output_format="PNG",
+            alt=t("draw.rec_alt", name=name, what=described(rec)),
         )  # fmt: skip
         cols[2].image(
-            heat(rec.error), caption="|error| (black 0, white 1)", width="stretch", output_format="PNG",
-            alt=f"Where {name} errs: brighter pixels are larger errors, MSE {rec.mse:.4f}",
+            heat(rec.error), caption=t("draw.error_caption"), width="stretch", output_format="PNG",
+            alt=t("draw.error_alt", name=name, mse=rec.mse),
         )  # fmt: skip
 
 if name in recs:
@@ -179,12 +169,11 @@ if name in recs:
     if read_in is not None:
         (d_in, p_in), (d_out, p_out) = read_in, rec.reads
         m3.metric(
-            "Classifier reads", f"{d_in} → {d_out}", help="What a reference digit classifier reads in the "
-            f"input ({p_in:.0%} sure) and in the reconstruction ({p_out:.0%} sure).",
+            t("draw.reads"), f"{d_in} → {d_out}", help=t("draw.reads_help", p_in=p_in, p_out=p_out),
         )  # fmt: skip
     familiar.verdict(name, rec.mse)
 
-st.header("Every model, same input")
+st.header(t("draw.every_model"))
 # Rows of eight (presenter mode: five, for its large text), so that with the lab's models the tiles stay readable.
 per_row = 5 if state.presenter() else min(len(reg), 8)
 names = list(reg)
@@ -197,9 +186,9 @@ for col, other in zip(strip, names, strict=True):
         r = recs[other]
         # One picture per model (reconstruction above its error map): half the images for the browser to fetch.
         both = np.concatenate([gray_rgb(enlarge(r.image, 3)), heat(r.error, scale=3)], axis=0)
-        alt = f"{other}'s reconstruction above its error map: {described(r)}"
+        alt = t("draw.strip_alt", name=other, what=described(r))
         st.image(both, width="stretch", output_format="PNG", alt=alt)
-        reads = f" · reads {r.reads[0]}" if r.reads is not None else ""
+        reads = t("draw.strip_reads", digit=r.reads[0]) if r.reads is not None else ""
         st.caption(f"**{other}**  \nMSE {r.mse:.4f} · {r.psnr:.1f} dB{reads}  \n{familiar.short(other, r.mse)}")
 
 if state.dataset() == DEFAULT:  # the codecs and your handwriting are about digits

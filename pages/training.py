@@ -7,17 +7,13 @@ from ae.models.families import FAMILIES
 from ae.training.runs import denoise_note
 from ui import alternatives, learning, state, view
 from ui.charts import Curve, model_colours, training_figure
+from ui.i18n import headers, t
 from ui.sidebar import sidebar
 
 sidebar()
 reg = state.registry()
-st.title("Training")
-st.write(
-    "How each model learned: the mean squared error on the training digits (averaged over each epoch) and on "
-    "the 10,000 test digits (after each epoch). When the two curves stay together the model is not overfitting. "
-    "A model being retrained shows its curve growing here, epoch by epoch. The denoising models (`-denoise`) are "
-    "fed noisy digits and scored against the clean ones, so their curves measure something harder (see below)."
-)
+st.title(t("training.title"))
+st.write(t("training.intro"))
 
 jobs = state.trainer().snapshot()
 curves, summary, notes = {}, [], []
@@ -36,19 +32,19 @@ for name in reg:
              "wall time (s)": meta.get("wall_time_s"), "images/s": meta.get("images_per_second"),
              "device": meta.get("device"), "trained": meta.get("created"), "command": meta.get("command")}
         )  # fmt: skip
-        if not live and (note := denoise_note(name, meta)):
-            notes.append((name, note))
+        if not live and denoise_note(name, meta):  # a denoising checkpoint: ae says when, the note says why
+            std, end, mse = recipe["noise_std"], meta["history"][-1]["test_loss"], meta["metrics"]["test_mse"]
+            notes.append((name, t("training.denoise_note", name=name, std=std, end=end, mse=mse)))
     if hasattr(
         FAMILIES.get(reg[name].family), "training_loss"
     ):  # VAEs and codecs minimise their own objective, not MSE
-        notes.append((name, f"{name}: its training curve is the loss it minimises ({reg[name].family}: not MSE); "
-                            "its test curve is the MSE of its reconstructions, like every other model's."))  # fmt: skip
+        notes.append((name, t("training.own_loss", name=name, family=reg[name].family)))
     if history:
         # A live run trains the registry's recipe; a checkpoint says which recipe made it.
         std = reg[name].recipe.noise_std if live else (meta or {}).get("recipe", {}).get("noise_std", 0.0)
         curves[name] = Curve(name, history, std, live)
     if error is not None and not live:
-        st.caption(f"{name}: no curve ({error.reason})")
+        st.caption(t("training.no_curve", name=name, reason=error.reason))
 
 if curves:
     # Every model's two curves at once are unreadable: start with the seed's models; one in training is always shown.
@@ -61,30 +57,28 @@ if curves:
             if name in shown:
                 st.caption(note)
     else:
-        st.info("Pick one or more models above to see their curves.")
+        st.info(t("training.pick"))
 else:
-    st.info("No training history yet: train a model with **Retrain** in the sidebar.")
+    st.info(t("training.no_history"))
 
-st.header("Watch it learn")
-st.write(
-    "What a model makes of eight fixed test digits at its start and after every epoch, and for a model whose first "
-    "layer looks at all 784 pixels at once (linear, MLP), the patterns that layer has learned to look for. Start a "
-    "retrain in the sidebar to watch it live; a model trained here keeps these snapshots, so a slider replays it."
-)
+st.header(t("training.watch"))
+st.write(t("training.watch_text"))
 watched = learning.pick(list(reg), jobs)
 learning.watch(watched, reg[watched], jobs.get(watched))
 
 if summary:
-    st.header("How each checkpoint was made")
+    st.header(t("training.made"))
     made = pd.DataFrame(summary)
     st.dataframe(
         made.drop(columns="command"),
         hide_index=True,
         height="content",
         column_config={
-            "wall time (s)": st.column_config.NumberColumn(format="%.1f"),
-            "images/s": st.column_config.NumberColumn(format="%.0f"),
+            **headers(made.columns),
+            "wall time (s)": st.column_config.NumberColumn(t("col.wall time (s)"), format="%.1f"),
+            "images/s": st.column_config.NumberColumn(t("col.images/s"), format="%.0f"),
         },
     )
     # The commands are long: a static table wraps them instead of hiding them behind a sideways scroll.
-    st.table(made[["model", "command"]].rename(columns={"command": "command that made it"}), hide_index=True)
+    st.table(made[["model", "command"]].rename(columns={"model": t("col.model"), "command": t("training.command_col")}),
+             hide_index=True)  # fmt: skip

@@ -9,6 +9,9 @@ from ae.data.mnist import Mnist, load_mnist
 from ae.runtime.workspace import HOME_ENV
 
 LIVE_ENV = "AELAB_LIVE_DRAW"
+I18N_STRICT_ENV = (
+    "AELAB_I18N_STRICT"  # a key missing from a language's catalogue fails a test instead of showing English
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -18,6 +21,7 @@ def session_workspace(tmp_path_factory) -> Iterator[Path]:
         home = tmp_path_factory.mktemp("aelab-home-session")
         mp.setenv(HOME_ENV, str(home))
         mp.setenv(LIVE_ENV, "0")  # the Draw page computes on the server unless a test asks for live mode
+        mp.setenv(I18N_STRICT_ENV, "1")
         yield home
 
 
@@ -30,6 +34,7 @@ def workspace_home(tmp_path_factory, monkeypatch) -> Path:
     # Live mode exports every model for the browser first (a minute in a fresh workspace): tests/test_live_draw.py
     # turns it on where it is what is tested.
     monkeypatch.setenv(LIVE_ENV, "0")
+    monkeypatch.setenv(I18N_STRICT_ENV, "1")
     return home
 
 

@@ -28,7 +28,7 @@ def test_the_better_corner_follows_the_measure():
     assert charts.direction("MSE").startswith("Down and to the left is better")
     for metric in ("PSNR (dB)", "SSIM", "classifier accuracy"):
         assert charts.direction(metric).startswith("Up and to the left is better")
-    assert "fewer code values" in charts.direction("MSE", "code values")
+    assert "fewer code values" in charts.direction("MSE", "values")
 
 
 @pytest.mark.parametrize("metric", ["PSNR (dB)", "MSE"])

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from ae.training.queue import MAX_EPOCHS, Job, Refused, Trainer
 from ui import auth
+from ui.i18n import text
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
@@ -83,7 +84,7 @@ def test_a_student_is_offered_no_way_to_change_a_model(class_mode, monkeypatch, 
     assert not at.exception, at.exception
     assert _changing_buttons(at) == []  # no Retrain, Reset, Cancel nor "Train now"
     assert not [s for s in at.sidebar.selectbox if s.key == "retrain_model"]
-    assert auth.STUDENT_NOTE in _texts(at)
+    assert text("en", "auth.student_note") in _texts(at)
     assert [e.label for e in at.sidebar.expander] == ["Teacher sign-in"]
 
 
@@ -123,9 +124,7 @@ def test_every_action_refuses_a_student_on_the_server(class_mode):
 
 
 def auth_text() -> str:
-    from ui.actions import NOT_ALLOWED
-
-    return NOT_ALLOWED
+    return text("en", "actions.not_allowed")
 
 
 def test_wrong_passwords_are_refused_then_rate_limited(class_mode, monkeypatch):
@@ -160,7 +159,7 @@ def test_the_right_password_unlocks_the_full_sidebar_and_sign_out_locks_it(class
             logging.getLogger("streamlit").removeHandler(caplog.handler)
     assert PASSWORD not in caplog.text
     assert not at.exception, at.exception
-    assert auth.TEACHER_NOTE in _texts(at)
+    assert text("en", "auth.teacher_note") in _texts(at)
     assert {"retrain_button", "cancel_tiny-linear"} <= set(_changing_buttons(at))
     assert at.sidebar.number_input(key="retrain_epochs_all models").max == MAX_EPOCHS
     at.sidebar.button(key="cancel_tiny-linear").click().run()
@@ -174,7 +173,7 @@ def test_the_right_password_unlocks_the_full_sidebar_and_sign_out_locks_it(class
     at.sidebar.button(key="reset_button").click().run()
     assert class_mode["reset"] == ["tiny-linear"] and "is the shipped model again" in _texts(at)
     at.sidebar.button(key="teacher_sign_out").click().run()
-    assert _changing_buttons(at) == [] and auth.STUDENT_NOTE in _texts(at)
+    assert _changing_buttons(at) == [] and text("en", "auth.student_note") in _texts(at)
 
 
 def test_the_password_can_come_from_secrets_toml(calls):
@@ -182,7 +181,7 @@ def test_the_password_can_come_from_secrets_toml(calls):
     at.secrets[auth.SECRET_KEY] = PASSWORD
     at.run()
     assert not at.exception, at.exception
-    assert _changing_buttons(at) == [] and auth.STUDENT_NOTE in _texts(at)
+    assert _changing_buttons(at) == [] and text("en", "auth.student_note") in _texts(at)
     _sign_in(at, PASSWORD)
     assert "retrain_button" in _changing_buttons(at)
 
@@ -190,7 +189,7 @@ def test_the_password_can_come_from_secrets_toml(calls):
 def test_without_a_password_anyone_may_retrain_and_cancel_only_their_own_runs(calls, monkeypatch):
     at = _app()
     assert not at.exception, at.exception
-    assert auth.OPEN_NOTE in _texts(at)
+    assert text("en", "auth.open_note") in _texts(at)
     assert not at.sidebar.expander  # no sign-in form: there is nothing to sign in to
     at.sidebar.selectbox(key="retrain_model").set_value("tiny-linear").run()
     at.sidebar.button(key="retrain_button").click().run()
@@ -269,6 +268,6 @@ def test_a_secrets_file_that_cannot_be_read_keeps_the_models_locked(calls, tmp_p
     monkeypatch.chdir(tmp_path)  # Streamlit looks for .streamlit/secrets.toml in the working directory
     at = AppTest.from_file(str(ROOT / "pages/draw.py"), default_timeout=120).run()
     assert not at.exception, at.exception
-    assert _changing_buttons(at) == [] and auth.STUDENT_NOTE in _texts(at)
+    assert _changing_buttons(at) == [] and text("en", "auth.student_note") in _texts(at)
     _sign_in(at, "unterminated")
     assert "cannot be read, so nobody can sign in" in _texts(at) and _changing_buttons(at) == []

@@ -3,19 +3,24 @@ score, and the real thing: letters drawn on the pad are unfamiliar to the defaul
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
 
 from ae.data import fashion
 from ae.data.datasets import load_dataset
 from ae.data.preprocess import CANVAS_SIZE, CANVAS_STROKE, canvas_to_mnist
 from ae.measure import familiarity
-from ae.measure.familiarity import UNFAMILIAR, Familiarity, auroc, detection, per_image_errors, sentence
+from ae.measure.familiarity import UNFAMILIAR, Familiarity, auroc, detection, per_image_errors
 from ae.measure.one_digit import reconstruct_digit
 from ae.storage import checkpoints
 from ae.storage.catalogue import REGISTRY
 
+ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = next(iter(REGISTRY))  # the first of the registry: what the Draw page picks when nothing is asked
 
 
@@ -37,15 +42,25 @@ def test_the_percentile_places_an_error_among_the_test_errors():
 
 
 @pytest.mark.parametrize(
-    ("share", "words"),
-    [(0.997, "Unfamiliar: less familiar than 99.7% of test digits"), (0.93, "Unusual: less familiar than 93%"),
-     (0.4, "Familiar: like the test digits (less familiar than 40% of them)")],
-)  # fmt: skip
-def test_the_sentence_says_how_unusual_the_input_is(share, words):
-    assert sentence(share).startswith(words)
-    assert familiarity.short(share) == (
-        "unfamiliar" if share >= UNFAMILIAR else f"rarer than {share:.0%} of test digits"
-    )
+    ("share", "kind"), [(0.997, "unfamiliar"), (0.99, "unfamiliar"), (0.93, "unusual"), (0.4, "familiar")]
+)
+def test_the_words_say_how_unusual_the_input_is(share, kind):
+    assert familiarity.kind(share) == kind
+
+
+def test_the_offline_pad_s_words_are_the_app_s_english_ones():
+    """The offline edition has no catalogue: ae's English words must be the catalogue's, for digits."""
+    english = json.loads((ROOT / "ui" / "locales" / "en.json").read_text())
+    for key, words in familiarity.words("digit")["words"].items():
+        assert english[f"familiar.{key}"] == words, key
+
+
+def test_draw_says_how_familiar_a_test_digit_is():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["digit"] = "3"
+    at.run()
+    said = [i.value for i in at.info if "How familiar is this to" in i.value]
+    assert said and said[0].startswith(f"**How familiar is this to {DEFAULT_MODEL}?** Familiar: like the test digits")
 
 
 LETTERS = {  # pen strokes on the 256-pixel pad, as a student draws capitals

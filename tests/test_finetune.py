@@ -15,7 +15,7 @@ from ae.models.batching import mean_squared_error
 from ae.storage import checkpoints, spec_files
 from ae.storage.catalogue import active_registry
 from ae.training import finetune, reproduce
-from ui import mydigits
+from ui.i18n import text
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "linear-32"  # shipped, and quick: the fine-tune and its measuring take about a second
@@ -227,7 +227,7 @@ def test_a_students_fine_tune_is_refused_on_the_server(monkeypatch):
     monkeypatch.setenv("AELAB_TEACHER_PASSWORD", "secret")
     at = AppTest.from_function(_fine_tune_as_this_session, default_timeout=60).run()
     assert not at.exception, at.exception
-    assert [e.value for e in at.error] == [mydigits.NOT_ALLOWED]
+    assert [e.value for e in at.error] == [text("en", "mine.not_allowed")]
     assert "linear-32-mine" not in active_registry()
 
 

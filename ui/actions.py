@@ -14,8 +14,8 @@ import streamlit as st
 from ae.storage import checkpoints, lab
 from ae.training.queue import ACTIVE, Refused
 from ui import auth, state, view
+from ui.i18n import t
 
-NOT_ALLOWED = "Only the teacher can retrain, cancel or reset models here. Ask your teacher."
 _LAST = "_aelab_last_action"
 SHOW_FOR_S = 10.0
 
@@ -41,26 +41,26 @@ def recent_outcome() -> Outcome | None:
 def retrain(names: list[str], epochs: int | None, seed: int | None = None) -> Outcome:
     """Queue ``names`` for training (``epochs``, ``seed`` None: each recipe's own), as this session."""
     if not auth.may_change():
-        return _record(Outcome(False, NOT_ALLOWED))
+        return _record(Outcome(False, t("actions.not_allowed")))
     try:
         busy = state.trainer().start(list(names), epochs, seed=seed, owner=auth.session_owner())
     except Refused as e:
-        return _record(Outcome(False, f"Not started: {e}."))
+        return _record(Outcome(False, t("actions.not_started", why=e)))
     started = [n for n in names if n not in busy]
-    text = f"Training {', '.join(started)}." if started else "Nothing new to train."
+    text = t("actions.training", names=", ".join(started)) if started else t("actions.nothing_new")
     if busy:
-        text += f" Already training: {', '.join(busy)}; showing its progress."
+        text += " " + t("actions.already", names=", ".join(busy))
     return _record(Outcome(True, text))
 
 
 def cancel(name: str) -> Outcome:
     """Stop ``name``'s run. A teacher may stop any run; without class mode a session stops only its own."""
     if not auth.may_change():
-        return _record(Outcome(False, NOT_ALLOWED))
+        return _record(Outcome(False, t("actions.not_allowed")))
     owner = None if auth.role() == "teacher" else auth.session_owner()
     if state.trainer().cancel([name], owner=owner):
-        return _record(Outcome(True, f"Cancelling {name}."))
-    return _record(Outcome(False, f"{name} is not a run of yours that is queued or running."))
+        return _record(Outcome(True, t("actions.cancelling", name=name)))
+    return _record(Outcome(False, t("actions.not_yours", name=name)))
 
 
 def may_cancel(job) -> bool:
@@ -71,51 +71,52 @@ def may_cancel(job) -> bool:
 def reset_to_shipped(name: str) -> Outcome:
     """Drop ``name``'s retrained checkpoint so the shipped one is served again."""
     if not auth.may_change():
-        return _record(Outcome(False, NOT_ALLOWED))
+        return _record(Outcome(False, t("actions.not_allowed")))
     if _in_training(name):
-        return _record(Outcome(False, f"{name} is being retrained: cancel that run first."))
+        return _record(Outcome(False, t("actions.being_retrained", name=name)))
     try:
         removed = checkpoints.reset_to_shipped(name, state.checkpoint_dir())
     except checkpoints.TrainingBusy as e:
-        return _record(Outcome(False, f"{name} is being retrained ({e}): try again when it ends."))
+        return _record(Outcome(False, t("actions.busy", name=name, why=e)))
     if not removed:
-        return _record(Outcome(True, f"{name} is already the shipped model."))
-    return _record(Outcome(True, f"{name} is the shipped model again."))
+        return _record(Outcome(True, t("actions.already_shipped", name=name)))
+    return _record(Outcome(True, t("actions.shipped_again", name=name)))
 
 
 def train_now_button(name: str) -> None:
     """A "Train <name> now" button for a model with no usable checkpoint, offered only to who may train."""
-    if auth.may_change() and not view.is_hidden("retrain") and st.button(f"Train {name} now", key=f"train_{name}"):
+    if (
+        auth.may_change()
+        and not view.is_hidden("retrain")
+        and st.button(t("actions.train_now", name=name), key=f"train_{name}")
+    ):
         retrain([name], None)
         st.rerun()
-
-
-BUILD_NOT_ALLOWED = "Only the teacher can build or delete models here. Ask your teacher."
 
 
 def build_model(build) -> Outcome:
     """Save the model ``build`` (an ae.storage.lab.Build) asks for and queue its training, as this session."""
     if not auth.may_change():
-        return _record(Outcome(False, BUILD_NOT_ALLOWED))
+        return _record(Outcome(False, t("actions.build_not_allowed")))
     try:
         spec = lab.create(build)
     except lab.SpecError as e:
-        return _record(Outcome(False, f"Not built: {e}"))
+        return _record(Outcome(False, t("actions.not_built", why=e)))
     outcome = retrain([spec.name], None)
-    return _record(Outcome(True, f"Built {spec.name}. {outcome.message}"))
+    return _record(Outcome(True, t("actions.built", name=spec.name, then=outcome.message)))
 
 
 def delete_model(name: str) -> Outcome:
     """Delete a model built in the lab (its spec and checkpoint)."""
     if not auth.may_change():
-        return _record(Outcome(False, BUILD_NOT_ALLOWED))
+        return _record(Outcome(False, t("actions.build_not_allowed")))
     if _in_training(name):
-        return _record(Outcome(False, f"{name} is training: cancel that run first."))
+        return _record(Outcome(False, t("actions.is_training", name=name)))
     try:
         lab.delete(name)
     except lab.SpecError as e:
-        return _record(Outcome(False, f"Not deleted: {e}"))
-    return _record(Outcome(True, f"Deleted {name}."))
+        return _record(Outcome(False, t("actions.not_deleted", why=e)))
+    return _record(Outcome(True, t("actions.deleted", name=name)))
 
 
 def _in_training(name: str) -> bool:

@@ -14,6 +14,8 @@ import uuid
 
 import streamlit as st
 
+from ui.i18n import t
+
 PASSWORD_ENV = "AELAB_TEACHER_PASSWORD"
 SECRET_KEY = "teacher_password"
 FREE_ATTEMPTS = 3  # wrong passwords allowed before each further attempt has to wait
@@ -24,12 +26,6 @@ _ROLE, _OWNER, _FAILURES, _LOCKED_UNTIL, _NOTICE = (
     "_aelab_role", "_aelab_owner", "_aelab_failed_attempts", "_aelab_locked_until", "_aelab_sign_in_notice",
 )  # fmt: skip
 FIELD = "teacher_password_field"  # the sign-in form's password widget
-OPEN_NOTE = "No teacher password is set, so anyone with this link may retrain, cancel or reset the models."
-STUDENT_NOTE = (
-    "You can use every page and draw as much as you like; retraining, cancelling or resetting the shared models "
-    "is for the teacher."
-)
-TEACHER_NOTE = "Signed in as teacher: what you retrain or reset here changes the models every student sees."
 # Stands for a password the server cannot read: class mode, and nobody can sign in (checked by identity, before any
 # comparison, so no typed password can match it).
 UNREADABLE = "<unreadable secrets.toml>"
@@ -80,11 +76,11 @@ def sign_in(entered: str) -> str | None:
     """Check ``entered`` against the teacher password; None when it is right, else a sentence for the user."""
     expected = configured_password()
     if expected is None:
-        return "No teacher password is set on this server, so there is nothing to sign in to."
+        return t("auth.no_password")
     if expected is UNREADABLE:
-        return "The server's .streamlit/secrets.toml cannot be read, so nobody can sign in: fix it and restart."
+        return t("auth.unreadable")
     if (left := wait_left()) > 0:
-        return f"Too many wrong passwords: try again in {_duration(left)}."
+        return t("auth.wait", wait=_duration(left))
     if hmac.compare_digest(entered.encode("utf-8"), expected.encode("utf-8")):
         st.session_state[_ROLE] = "teacher"
         st.session_state[_FAILURES] = 0
@@ -92,10 +88,10 @@ def sign_in(entered: str) -> str | None:
     failures = st.session_state.get(_FAILURES, 0) + 1
     st.session_state[_FAILURES] = failures
     if failures < FREE_ATTEMPTS:
-        return "That password is not right."
+        return t("auth.wrong")
     wait = min(MAX_WAIT_S, FIRST_WAIT_S * 2 ** (failures - FREE_ATTEMPTS))
     st.session_state[_LOCKED_UNTIL] = clock() + wait
-    return f"That password is not right. Too many wrong passwords: try again in {_duration(wait)}."
+    return t("auth.wrong_wait", wait=_duration(wait))
 
 
 def sign_out() -> None:
@@ -104,7 +100,7 @@ def sign_out() -> None:
 
 def _duration(seconds: float) -> str:
     seconds = max(1, round(seconds))
-    return f"{seconds} s" if seconds < 120 else f"{round(seconds / 60)} min"
+    return f"{seconds} s" if seconds < 120 else f"{round(seconds / 60)} min"  # units: the same in every language
 
 
 def _submit() -> None:
@@ -116,10 +112,10 @@ def _submit() -> None:
 
 def sign_in_form() -> None:
     """The student's "Teacher sign-in" form. The password goes over the websocket only, never into the URL."""
-    with st.expander("Teacher sign-in", icon=":material/lock:"):
+    with st.expander(t("auth.sign_in_title"), icon=":material/lock:"):
         with st.form("teacher_sign_in", border=False, enter_to_submit=True):
-            st.text_input("Teacher password", type="password", key=FIELD, autocomplete="current-password")
-            st.form_submit_button("Sign in", on_click=_submit, key="teacher_sign_in_button")
+            st.text_input(t("auth.password"), type="password", key=FIELD, autocomplete="current-password")
+            st.form_submit_button(t("auth.sign_in"), on_click=_submit, key="teacher_sign_in_button")
         notice = st.session_state.pop(_NOTICE, None)
         if notice:
             st.error(notice, icon=":material/lock:")

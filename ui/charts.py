@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ae.models.specs import ModelSpec
+from ui.i18n import label, t
 
 # One colour per kind of model or codec, used by every chart that plots them (Compare, Rate & distortion,
 # Training), so a colour means the same thing on every page. Okabe–Ito colours: distinct for colour-blind viewers
@@ -81,21 +82,19 @@ def compare_figure(table: pd.DataFrame):
         fig.add_trace(
             go.Scatter(
                 x=rows["compression ratio"], y=rows["test MSE"], mode="markers+text", text=rows["model"],
-                textposition="top center", name=f"{family}, {group}", legendgroup=family,
+                textposition="top center", name=f"{family}, {label('group', group)}", legendgroup=family,
                 marker={"size": 12, "color": FAMILY_COLOURS.get(family, OTHER_COLOUR),
                         "symbol": GROUP_SYMBOLS.get(group, "circle")},
                 customdata=rows[["code shape", "PSNR (dB)", "SSIM", "parameters"]].to_numpy(),
-                hovertemplate="<b>%{text}</b><br>compression ratio %{x:.3f}<br>test MSE %{y:.5f}<br>"
-                "code %{customdata[0]}<br>PSNR %{customdata[1]:.2f} dB<br>SSIM %{customdata[2]:.4f}<br>"
-                "%{customdata[3]:,} parameters<extra></extra>",
+                hovertemplate=t("charts.compare_hover"),
             )
         )  # fmt: skip
     fig.update_layout(
         height=460,
         margin={"t": 30},
-        legend_title_text="family, group",
-        xaxis_title="compression ratio (code values / 784)",
-        yaxis_title="test MSE (log scale)",
+        legend_title_text=t("charts.family_group"),
+        xaxis_title=t("charts.ratio_axis"),
+        yaxis_title=t("charts.test_mse_log"),
         yaxis=log_axis(usable["test MSE"]),
     )
     return fig
@@ -115,14 +114,8 @@ def split_labels(noise_std: float) -> dict[str, str]:
     """What each curve measures: the per-pixel MSE of the output against the clean digit, fed the clean digit or,
     for a denoising model, a noisy copy (ae.training.loop: a fixed noisy copy of the test digits, TEST_NOISE_SEED)."""
     if not noise_std:
-        return {
-            "train": "training digits (mean over the epoch)",
-            "test": "the 10,000 test digits (after each epoch)",
-        }
-    return {
-        "train": f"noisy training digits (Gaussian σ = {noise_std:g}) against the clean ones (mean over the epoch)",
-        "test": f"a fixed noisy copy (σ = {noise_std:g}) of the 10,000 test digits against the clean ones",
-    }
+        return {"train": t("charts.train_clean"), "test": t("charts.test_clean")}
+    return {"train": t("charts.train_noisy", std=noise_std), "test": t("charts.test_noisy", std=noise_std)}
 
 
 def training_figure(curves: list[Curve], colours: dict[str, str]):
@@ -133,9 +126,9 @@ def training_figure(curves: list[Curve], colours: dict[str, str]):
     fig = go.Figure()
     values = []
     for c in curves:
-        name = f"{c.model} (training)" if c.live else c.model
+        name = t("charts.in_training", name=c.model) if c.live else c.model
         if c.noise_std:
-            name += ": noisy inputs"
+            name += t("charts.noisy_inputs")
         labels = split_labels(c.noise_std)
         epochs = [h["epoch"] for h in c.history]
         for split, key, dash in (("train", "train_loss", "solid"), ("test", "test_loss", "dot")):
@@ -145,15 +138,16 @@ def training_figure(curves: list[Curve], colours: dict[str, str]):
                 go.Scatter(
                     x=epochs, y=mse, mode="lines+markers", name=name, legendgroup=c.model,
                     showlegend=split == "train", line={"color": colours.get(c.model), "dash": dash},
-                    hovertemplate=f"<b>{c.model}</b>, {split}<br>{labels[split]}<br>"
-                    "epoch %{x}: MSE %{y:.5f}<extra></extra>",
+                    hovertemplate=t("charts.training_hover", name=c.model, split=t(f"charts.{split}"),
+                                    what=labels[split]),
                 )
             )  # fmt: skip
     for split, dash in (("train", "solid"), ("test", "dot")):  # the key to the line styles
         fig.add_trace(
             go.Scatter(
-                x=[None], y=[None], mode="lines", name=f"{split} MSE", line={"color": "#aaaaaa", "dash": dash},
-                legendgroup="key", legendgrouptitle_text="line style" if split == "train" else None,
+                x=[None], y=[None], mode="lines", name=t(f"charts.{split}_mse"),
+                line={"color": "#aaaaaa", "dash": dash},
+                legendgroup="key", legendgrouptitle_text=t("charts.line_style") if split == "train" else None,
             )
         )  # fmt: skip
     models = len(curves)
@@ -161,8 +155,8 @@ def training_figure(curves: list[Curve], colours: dict[str, str]):
         height=max(480, 60 + 22 * (models + 3)),  # tall enough for every legend entry: none is cut off
         margin={"t": 30},
         legend={"title_text": "", "tracegroupgap": 4},
-        xaxis={"title": "epoch", "dtick": 1},
-        yaxis={"title": "MSE (log scale)", **log_axis(values)},
+        xaxis={"title": t("charts.epoch"), "dtick": 1},
+        yaxis={"title": t("charts.log_scale", axis="MSE"), **log_axis(values)},
     )
     return fig
 
@@ -185,11 +179,16 @@ FAMILY_ORDER = ["codec", "linear", "conv", "PCA", "JPEG", "WebP", "PNG"]
 LABELLED = ("linear", "conv")
 
 
-def direction(metric: str, cost: str = "bits per pixel") -> str:
-    """The sentence that says which corner of the chart is better, for ``metric`` against ``cost`` on x."""
-    if HIGHER_IS_BETTER[metric]:
-        return f"Up and to the left is better: fewer {cost} and a higher {metric}."
-    return f"Down and to the left is better: fewer {cost} and a lower {metric}."
+def metric_name(metric: str) -> str:
+    """A quality measure (a column of the rate-distortion table) in words."""
+    return t("charts.accuracy") if metric == "classifier accuracy" else metric
+
+
+def direction(metric: str, cost: str = "bits") -> str:
+    """The sentence that says which corner of the chart is better, for ``metric`` against ``cost`` on x: "bits"
+    (bits per pixel) or "values" (code values)."""
+    key = "charts.better_up" if HIGHER_IS_BETTER[metric] else "charts.better_down"
+    return t(key, cost=t(f"charts.cost_{cost}"), metric=metric_name(metric))
 
 
 def _plottable(values: pd.Series, log: bool) -> pd.Series:
@@ -200,15 +199,13 @@ def _plottable(values: pd.Series, log: bool) -> pd.Series:
 
 def _exact_text(name: str, kind: str, bpp: float, metric: str, value: float) -> str:
     shown = "∞" if value == float("inf") else f"{value:g}"
-    return f" {name} ({kind}): {bpp:.2f} bits per pixel, {metric} {shown}, no point on this axis"
+    kind = label("kind", kind)
+    return " " + t("charts.exact", name=name, kind=kind, bpp=bpp, metric=metric_name(metric), value=shown)
 
 
 def _hover(x: str, metric: str) -> str:
     y = "%{y:.6f}" if metric == "MSE" else "%{y:.4f}"
-    return (
-        f"<b>%{{customdata[0]}}</b> (%{{customdata[1]}})<br>{x} %{{x:.3f}}<br>{metric} {y}<br>"
-        "code values %{customdata[2]}<br>%{customdata[3]:,} test digits<extra></extra>"
-    )
+    return t("charts.rd_hover", x=t(f"col.{x}"), metric=metric_name(metric), y=y)
 
 
 def _family_traces(fig, points: pd.DataFrame, x: str, metric: str, kinds: dict[str, str]) -> None:
@@ -226,7 +223,7 @@ def _family_traces(fig, points: pd.DataFrame, x: str, metric: str, kinds: dict[s
                 go.Scatter(
                     x=rows[x], y=rows[metric], mode="lines+markers+text" if labelled else "lines+markers",
                     text=rows["name"] if labelled else None, textposition="top center", textfont_size=10,
-                    name=f"{family}, {kind}", legendgroup=family,
+                    name=f"{family}, {label('kind', kind)}", legendgroup=family,
                     line={"color": FAMILY_COLOURS.get(family, OTHER_COLOUR), "dash": dash},
                     customdata=rows[["name", "kind", "code values", "digits"]].astype(object).fillna("-").to_numpy(),
                     hovertemplate=_hover(x, metric),
@@ -258,10 +255,14 @@ def rd_figure(table: pd.DataFrame, metric: str):
         height=560,
         margin={"t": 20},
         legend_title_text="",
-        xaxis={"title": "bits per pixel (log scale)", **log_axis(points["bits per pixel"])},
+        xaxis={"title": t("charts.log_scale", axis=t("col.bits per pixel")), **log_axis(points["bits per pixel"])},
     )
-    fig.update_yaxes(title=f"{metric} (log scale)" if log else metric, **(log_axis(points[metric]) if log else {}))
+    fig.update_yaxes(title=_y_title(metric, log), **(log_axis(points[metric]) if log else {}))
     return fig
+
+
+def _y_title(metric: str, log: bool) -> str:
+    return t("charts.log_scale", axis=metric_name(metric)) if log else metric_name(metric)
 
 
 def ratio_figure(table: pd.DataFrame, metric: str):
@@ -273,10 +274,8 @@ def ratio_figure(table: pd.DataFrame, metric: str):
     values = table[table["code values"].notna() & (table["kind"] == "float32 code")]
     fig = go.Figure()
     _family_traces(fig, values, "compression ratio", metric, {"float32 code": "solid"})
-    fig.update_layout(
-        height=420, margin={"t": 20}, legend_title_text="", xaxis_title="compression ratio (code values / 784)"
-    )
-    fig.update_yaxes(title=f"{metric} (log scale)" if log else metric, **(log_axis(values[metric]) if log else {}))
+    fig.update_layout(height=420, margin={"t": 20}, legend_title_text="", xaxis_title=t("charts.ratio_axis"))
+    fig.update_yaxes(title=_y_title(metric, log), **(log_axis(values[metric]) if log else {}))
     return fig
 
 
@@ -291,8 +290,8 @@ def as_table(fig) -> pd.DataFrame:
         xs = list(trace.x) if getattr(trace, "x", None) is not None else list(range(len(ys)))
         labels = trace.text if isinstance(getattr(trace, "text", None), list | tuple) else None
         for i, (x, y) in enumerate(zip(xs, ys, strict=False)):
-            row = {"series": trace.name or "", x_name: x, y_name: y}
+            row = {t("charts.series"): trace.name or "", x_name: x, y_name: y}
             if labels is not None and i < len(labels):
-                row["point"] = labels[i]
+                row[t("charts.point")] = labels[i]
             rows.append(row)
     return pd.DataFrame(rows)

@@ -6,17 +6,18 @@ from __future__ import annotations
 import streamlit as st
 
 from ae.data.datasets import DATASETS, DEFAULT
-from ui import state, view
+from ui import i18n, state, view
+from ui.i18n import t
 
 PARAM = "data"
 _PICKER = "dataset_picker"
-_REFUSED = "_aelab_dataset_refused"  # the sentence for a dataset that was asked for but is not installed
+_REFUSED = "_aelab_dataset_refused"  # a dataset that was asked for but is not installed
 
 
 def _switch(key: str) -> bool:
     """Make ``key`` this session's dataset, if it is installed; else keep the current one and say why."""
-    if why := DATASETS[key].missing():
-        st.session_state[_REFUSED] = why
+    if DATASETS[key].missing():
+        st.session_state[_REFUSED] = key
         return False
     if key != state.dataset():
         st.session_state[state.DATASET_KEY] = key
@@ -31,7 +32,7 @@ def from_link() -> None:
         if value in DATASETS:
             _switch(value)
         else:
-            view.note(PARAM, value, f"the datasets are {', '.join(DATASETS)}")
+            view.note(PARAM, value, t("datasets.known", keys=", ".join(DATASETS)))
     view.write(PARAM, None if state.dataset() == DEFAULT else state.dataset())
 
 
@@ -45,18 +46,24 @@ def picker() -> None:
     install it."""
     st.session_state[_PICKER] = state.dataset()
     st.selectbox(
-        "Dataset", list(DATASETS), format_func=lambda k: DATASETS[k].title, key=_PICKER, on_change=_picked,
-        help="Which images every page works on: the models that learned them and their test set.",
+        t("datasets.picker"), list(DATASETS), format_func=i18n.held(lambda k: t(f"dataset.{k}")), key=_PICKER,
+        on_change=_picked, help=t("datasets.picker_help"),
     )  # fmt: skip
     view.write(PARAM, None if state.dataset() == DEFAULT else state.dataset())
-    if why := st.session_state.pop(_REFUSED, None):
-        st.warning(why, icon=":material/dataset:")
+    if key := st.session_state.pop(_REFUSED, None):
+        st.warning(t(f"datasets.missing.{key}"), icon=":material/dataset:")
 
 
 def title() -> str:
-    return DATASETS[state.dataset()].title
+    """This session's dataset, named in its language."""
+    return t(f"dataset.{state.dataset()}")
 
 
-def item() -> str:
-    """What one image of this session's dataset is called: "digit", "picture"."""
-    return DATASETS[state.dataset()].item
+def t_item(key: str, **values) -> str:
+    """``key``'s words for this session's dataset: ``key`` itself for MNIST's digits, ``<key>.<dataset>`` else."""
+    return t(key if state.dataset() == DEFAULT else f"{key}.{state.dataset()}", **values)
+
+
+def label(y: int) -> str:
+    """Label ``y`` of this session's dataset in words: the digit itself, or a piece of clothing."""
+    return str(y) if state.dataset() == DEFAULT else t(f"class.{state.dataset()}.{int(y)}")

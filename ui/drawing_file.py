@@ -12,6 +12,7 @@ from ae.compression.entropy import coder_for
 from ae.measure.metrics import psnr
 from ae.models.autoencoders import PIXELS
 from ui import state
+from ui.i18n import t
 from ui.images import enlarge
 
 WEBP_QUALITIES = range(0, 101, 5)
@@ -39,22 +40,22 @@ def matching_webp(pixels: np.ndarray, target: float) -> tuple[int, int, np.ndarr
 
 
 def _tile(col, picture: np.ndarray, title: str, size: int, detail: str) -> None:
-    alt = f"{title}: your drawing decoded from {size} bytes"
+    alt = t("file.tile_alt", title=title, size=size)
     col.image(enlarge(picture, 4), width="stretch", output_format="PNG", alt=alt)
-    col.markdown(f"**{title}**: {size} bytes · {8 * size / PIXELS:.3f} bits per pixel  \n{detail}")
+    col.markdown(t("file.tile", title=title, size=size, bpp=8 * size / PIXELS, detail=detail))
 
 
 def section(digit: np.ndarray | None) -> None:
     """Show ``digit`` (28x28 in [0, 1]) as three files; nothing without a digit."""
     if digit is None:
         return
-    st.header("Your drawing as a file")
+    st.header(t("file.title"))
     codecs = [n for n, s in state.registry().items() if s.family == "codec"]
     usable = [n for n in codecs if state.model(n)[0] is not None]
     if not usable:
-        st.info("No codec model has a checkpoint: train one with `python -m ae train --model codec-3`.")
+        st.info(t("rd.no_codec"))
         return
-    name = st.radio("Codec", usable, index=len(usable) // 2, key="file_codec", horizontal=True)
+    name = st.radio(t("file.codec"), usable, index=len(usable) // 2, key="file_codec", horizontal=True)
     model, meta, _ = state.model(name)
     sender = _sender(name, meta["weights_sha256"], model, meta)
     pixels = np.round(np.clip(digit, 0, 1) * 255).astype(np.uint8)
@@ -65,15 +66,11 @@ def section(digit: np.ndarray | None) -> None:
     png = png_bytes(pixels / 255.0)
     cols = st.columns(3)
     png_size, _ = encode_decode(pixels, "PNG", None)  # optimised, as on the Rate & distortion page
-    _tile(cols[0], pixels / 255.0, "PNG", png_size, "lossless: the exact 28×28 digit")
+    _tile(cols[0], pixels / 255.0, "PNG", png_size, t("file.lossless"))
     _tile(cols[1], webp, f"WebP q={quality}", webp_size, f"PSNR {_psnr(webp, pixels / 255.0):.1f} dB")
     header = unpack(blob).header_bytes
-    _tile(cols[2], picture, f"{name} (.ael)", len(blob), f"PSNR {target:.1f} dB · header {header} bytes")
-    st.caption(
-        f"WebP at the smallest quality that reaches the codec's PSNR ({target:.1f} dB). The .ael file holds the "
-        f"digit coded by {name}: `python -m ae decompress digit-{name}.ael -o out.png` turns it back into a picture, "
-        f"and `python -m ae compress digit.png -o digit.ael --model {name}` makes it from the PNG."
-    )
+    _tile(cols[2], picture, f"{name} (.ael)", len(blob), t("file.header", psnr=target, header=header))
+    st.caption(t("file.caption", psnr=target, name=name))
     left, right = st.columns(2)
-    left.download_button("Download the PNG (28×28)", png, "digit.png", "image/png")
-    right.download_button("Download the .ael file", blob, f"digit-{name}.ael", "application/octet-stream")
+    left.download_button(t("file.download_png"), png, "digit.png", "image/png")
+    right.download_button(t("file.download_ael"), blob, f"digit-{name}.ael", "application/octet-stream")

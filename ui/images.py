@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ae.measure.generate import framed_grid
+from ui.i18n import t
 
 
 def enlarge(img: np.ndarray, scale: int = 6) -> np.ndarray:
@@ -29,8 +30,8 @@ def strip(images: np.ndarray, scale: int = 4, gap: int = 2) -> np.ndarray:
     h = tiles[0].shape[0]
     sep = np.full((h, gap), 0.25, dtype=np.float32)
     out = [tiles[0]]
-    for t in tiles[1:]:
-        out += [sep, t]
+    for tile in tiles[1:]:
+        out += [sep, tile]
     return np.concatenate(out, axis=1)
 
 
@@ -42,5 +43,6 @@ def pair_grid(originals: np.ndarray, reconstructions: np.ndarray, nrow: int = 8)
 
 def described(rec) -> str:
     """A reconstruction (ae.measure.one_digit.Reconstruction) in words, for its image's text alternative."""
-    reads = f", the reader reads {rec.reads[0]}" if rec.reads is not None else ""
-    return f"MSE {rec.mse:.4f}, {rec.psnr:.1f} dB{reads}"
+    if rec.reads is None:
+        return t("images.described", mse=rec.mse, psnr=rec.psnr)
+    return t("images.described_reads", mse=rec.mse, psnr=rec.psnr, digit=rec.reads[0])

@@ -18,6 +18,7 @@ from ae.models.specs import ModelSpec
 from ae.storage import snapshots
 from ae.storage.snapshots import Snapshots
 from ui import state
+from ui.i18n import t
 
 PCA_DIGITS = 10_000  # training digits the principal components are found on (the leading ones are settled by then)
 MAX_ROWS = 11  # epochs the grid shows at most (evenly spaced); a row per epoch up to 10 epochs
@@ -30,22 +31,11 @@ WATCH_KEY = "watch_model"
 LIVE_EVERY = 1.5  # seconds between looks at a run under way
 _FOLLOWED = "_aelab_watch_followed"  # the runs this session has already switched the view to
 
-LINEAR_NOTE = (
-    "For a linear autoencoder the filters span the same space as the leading principal components (Baldi & Hornik, "
-    "1989: trained for squared error, without our output's sigmoid, exactly). The code then keeps what the first "
-    "components keep; but each filter may be any mix of them, so they need not look alike one by one."
-)
-MLP_NOTE = (
-    "This first layer feeds a nonlinearity, so its units are free to pick other directions than the principal "
-    "components: compare them by eye."
-)
-CONV_NOTE = "A conv model's first layer looks at 3×3 patches, not at the whole digit: it has no 28×28 filters to draw."
-
 
 _PCA_READY: set[str] = set()  # data fingerprints whose components are in the cache below
 
 
-@st.cache_resource(show_spinner="Finding the principal components of the training digits ...")
+@st.cache_resource(show_spinner=False)
 def _pca(fingerprint: str) -> tuple[PCA, np.ndarray]:
     x = state.data().train_x[:PCA_DIGITS].reshape(-1, PIXELS) / 255.0
     with state.one_core():
@@ -61,7 +51,9 @@ def pca_ready() -> bool:
 
 def pca() -> tuple[PCA, np.ndarray]:
     """The principal components of the training digits and the variance along each, found once per server."""
-    return _pca(state.data().fingerprint)
+    fingerprint = state.data().fingerprint
+    with state.busy("learning.finding_pca", fingerprint):
+        return _pca(fingerprint)
 
 
 @st.cache_resource(max_entries=64)
@@ -89,7 +81,7 @@ def pick(names: list[str], jobs: dict) -> str:
             ss[WATCH_KEY] = name
     if ss.get(WATCH_KEY) not in names:
         ss[WATCH_KEY] = next((n for n in names if stored(n) is not None), names[0])
-    return st.selectbox("Model to watch", names, key=WATCH_KEY)
+    return st.selectbox(t("learning.model"), names, key=WATCH_KEY)
 
 
 def watch(name: str, spec: ModelSpec, job) -> None:
@@ -111,30 +103,27 @@ def _live(name: str, spec: ModelSpec) -> None:
     if job is None or job.state != "running":
         st.rerun(scope="app")  # saved (or stopped): the page now replays the checkpoint
     if job.snapshots is None:
-        st.info(f"{name} is starting: its first snapshot appears in a moment.", icon=":material/movie:")
+        st.info(t("learning.starting", name=name), icon=":material/movie:")
         return
     snaps = job.snapshots
-    st.caption(
-        f"Training {name}: {snaps.epochs} of {job.epochs} epochs done. The grid fills in as each epoch ends; a "
-        "slider replays the run once it is saved."
-    )
+    st.caption(t("learning.live", name=name, done=snaps.epochs, epochs=job.epochs))
     show(spec, snaps, snaps.epochs, job.epochs, job.history, live=True)
 
 
 def absent_note(name: str) -> str:
     if state.model(name)[0] is None:
-        return f"{name} has no checkpoint yet: train it (Retrain, in the sidebar) to watch it learn."
+        return t("learning.no_checkpoint", name=name)
     if state.origin(name) == "shipped":
-        return f"{name}'s shipped checkpoint keeps no training snapshots: retrain to watch it learn."
-    return f"{name}'s checkpoint was trained before the lab kept snapshots: retrain to watch it learn."
+        return t("learning.shipped", name=name)
+    return t("learning.older", name=name)
 
 
 @st.fragment
 def _replay(name: str, spec: ModelSpec, snaps: Snapshots, history: list) -> None:
     """The slider reruns only this part of the page."""
     epoch = st.slider(
-        "Replay training: epoch", 0, snaps.epochs, snaps.epochs, key=f"replay_{name}_{snaps.epochs}",
-        help="0 is the model at its start, before any training.",
+        t("learning.replay"), 0, snaps.epochs, snaps.epochs, key=f"replay_{name}_{snaps.epochs}",
+        help=t("learning.replay_help"),
     )  # fmt: skip
     show(spec, snaps, epoch, snaps.epochs, history, share=_share(name, spec))
 
@@ -142,39 +131,39 @@ def _replay(name: str, spec: ModelSpec, snaps: Snapshots, history: list) -> None
 def show(spec: ModelSpec, snaps: Snapshots, epoch: int, planned: int, history: list, *, share=None, live=False):
     """The grid up to ``epoch`` of ``planned``, and the first layer's filters after ``epoch`` when there are any."""
     caption = grid_caption(snaps, epoch)
-    st.image(grid(snaps, epoch, planned, history), caption=caption, alt=f"{spec.name} learning: {caption}")
+    st.image(
+        grid(snaps, epoch, planned, history),
+        caption=caption,
+        alt=t("learning.grid_alt", name=spec.name, caption=caption),
+    )
     if getattr(spec.recipe, "init", "pytorch") == "logit-rrr":
-        st.caption("This model starts from a closed-form linear fit (its recipe's `logit-rrr` start), not at random.")
+        st.caption(t("learning.closed_form"))
     if snaps.filters is None:
-        st.caption(CONV_NOTE)
+        st.caption(t("learning.conv_note"))
         return
     filters = snaps.filters[min(epoch, len(snaps.filters) - 1)]
     left, right = st.columns(2)
-    said = f"The first {len(filters)} filters of the first layer, after epoch {epoch}"
-    left.image(tile(filters), caption=said, alt=f"{said}, as grey images")
+    said = t("learning.filters", n=len(filters), epoch=epoch)
+    left.image(tile(filters), caption=said, alt=t("learning.grey", what=said))
     if live and not pca_ready():
         # Finding them waits for a free core, which the run may hold: a live view never waits for it.
-        right.caption("The principal components are drawn here once the run has ended.")
+        right.caption(t("learning.pca_later"))
     else:
         right.image(
             tile(snapshots.signed_images(pca()[0].components[: len(filters)])),
-            caption=f"The first {len(filters)} principal components of {PCA_DIGITS:,} training digits",
-            alt=f"The first {len(filters)} principal components of {PCA_DIGITS:,} training digits, as grey images",
+            caption=(said := t("learning.components", n=len(filters), digits=PCA_DIGITS)),
+            alt=t("learning.grey", what=said),
         )
-    st.caption(
-        "Mid-grey is a zero weight; white and black are each image's largest positive and negative weights in the "
-        "central 20×20 box, where MNIST puts the digits. The speckled rim: its pixels are black in nearly every "
-        "training digit, so their weights hardly change the loss and keep what they started with."
-    )
+    st.caption(t("learning.weights"))
     if spec.family == "linear":
-        st.write(LINEAR_NOTE + (" " + share_note(share) if share is not None else ""))
+        st.write(t("learning.linear_note") + (" " + share_note(share) if share is not None else ""))
     else:
-        st.write(MLP_NOTE)
+        st.write(t("learning.mlp_note"))
 
 
 def grid_caption(snaps: Snapshots, epoch: int) -> str:
     labels = ", ".join(str(i) for i in snaps.indices)
-    return f"Test digits {labels} (top row) rebuilt at the start and after each epoch, up to epoch {epoch}."
+    return t("learning.grid_caption", labels=labels, epoch=epoch)
 
 
 def _share(name: str, spec: ModelSpec) -> tuple[int, float, float] | None:
@@ -193,11 +182,7 @@ def _share(name: str, spec: ModelSpec) -> tuple[int, float, float] | None:
 
 def share_note(share: tuple[int, float, float]) -> str:
     k, measured, random = share
-    return (
-        f"Measured on the saved model: the first {k} principal components explain {measured:.0%} of the variance of "
-        f"its {k}-value code on the training digits; random filters would give {random:.0%} (the share of the "
-        "digits' own variance those components hold)."
-    )
+    return t("learning.share", k=k, measured=measured, random=random)
 
 
 def shown_epochs(planned: int, epoch: int) -> list[int]:
@@ -224,10 +209,16 @@ def grid(snaps: Snapshots, epoch: int, planned: int, history: list) -> np.ndarra
                 draw.rectangle((left, top, left + size - 1, top + size - 1), fill=PENDING)
             else:
                 img.paste(Image.fromarray(images[c]).resize((size, size), Image.NEAREST), (left, top))
-        label = "digits" if e is None else "start" if e == 0 else f"epoch {e}"
+        label = (
+            t("learning.row_digits")
+            if e is None
+            else t("learning.row_start")
+            if e == 0
+            else t("learning.row_epoch", e=e)
+        )
         draw.text((6, top + 8), label, fill=TEXT if filled else PENDING, font=font)
         if e and losses.get(e) is not None and filled:
-            draw.text((6, top + 28), f"test {losses[e]:.4f}", fill=TEXT, font=font)
+            draw.text((6, top + 28), t("learning.row_test", loss=losses[e]), fill=TEXT, font=font)
     return np.asarray(img)
 
 

@@ -18,7 +18,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from ae.export import onnx_files, site
-from ui import datasets, state
+from ui import familiar, i18n, state
 
 FALLBACK_KEY = "live_fallback"  # why live mode cannot run in this session's browser, once it said so
 
@@ -43,7 +43,8 @@ def manifest(picked: str | None = None) -> dict:
     order = {name: i for i, name in enumerate(reg)}
     models = sorted(ready + pending, key=lambda e: order.get(e.name, len(order)))
     shown = site.shown_first(reg) | ({picked} if picked else set())
-    man = site.page_manifest(models, info, failed, shown, datasets.item())
+    man = site.page_manifest(models, info, failed, shown)
+    man["familiarity"]["words"] = familiar.words()  # in this session's language, for this dataset's images
     if state.classifier() is None:  # no reader for these images (another dataset than digits)
         man["classifier"] = None
     return {**man, "picked": picked if picked in reg else None}
@@ -62,7 +63,8 @@ def live_draw(key: str = "live-draw", picked: str | None = None) -> np.ndarray |
     """Show the live pad; returns the 28x28 digit the student last handed to the lab, else None. Falls back (the
     next rerun computes on the server) when the browser reports it cannot run the models."""
     man = manifest(picked)  # first: it installs the folder the component is declared on
-    value = _component(str(onnx_files.export_home()))(manifest=man, key=key, default=None)
+    text, lang = i18n.templates("live."), i18n.current()  # the pad's words, in the student's language
+    value = _component(str(onnx_files.export_home()))(manifest=man, text=text, lang=lang, key=key, default=None)
     if isinstance(value, dict) and value.get("fallback"):
         st.session_state[FALLBACK_KEY] = str(value["fallback"])[:200]
         st.rerun()

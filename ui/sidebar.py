@@ -8,28 +8,10 @@ import streamlit as st
 
 from ae.models.specs import MAX_SEED
 from ae.training.queue import MAX_EPOCHS
-from ui import actions, auth, datasets, navigation, state, view
+from ui import actions, auth, datasets, i18n, navigation, state, view
+from ui.i18n import t
 
-ALL = "all models"
-
-
-GLOSSARY = """
-**Code** (latent): the short list of numbers the encoder turns a digit into; the decoder rebuilds the digit
-from it alone.
-
-**Compression ratio**: code values ÷ 784 pixels. Smaller means a tighter squeeze.
-
-**Bits per pixel**: the code's size in bits ÷ 784. A float32 value is 32 bits; an 8-bit code 8.
-
-**MSE**: mean squared error, the average of (original pixel − rebuilt pixel)² with pixels in [0, 1]. Lower is
-better; 0 is a perfect copy.
-
-**PSNR**: peak signal-to-noise ratio, 10·log₁₀(1 / MSE), in decibels. Higher is better; +3 dB halves the MSE.
-
-**SSIM**: structural similarity (0 to 1): compares local brightness, contrast and structure, window by window;
-1 is identical. On these black backgrounds it punishes a faint grey haze far more than MSE does: the linear models
-leave such a haze, so their SSIM is lower than their MSE suggests.
-"""
+ALL = "all models"  # the picker's option for every model (shown translated)
 
 
 def sidebar() -> None:
@@ -39,17 +21,20 @@ def sidebar() -> None:
     hidden = view.begin(list(state.registry()))
     if "sidebar" in hidden:
         # A lesson view: nothing is drawn in the sidebar, so Streamlit shows none; the link's presenter mode holds.
+        i18n.begin()
         _presenter_style(view.presenter(draw=False))
         return
     with st.sidebar:
-        _presenter_style(view.presenter(help="Larger text and images for a projector."))
+        i18n.begin()
+        _presenter_style(view.presenter(help=t("sidebar.presenter_help")))
+        i18n.picker()
         datasets.picker()
-        with st.popover("Glossary", icon=":material/menu_book:", width="stretch"):
-            st.markdown(GLOSSARY)
+        with st.popover(t("sidebar.glossary"), icon=":material/menu_book:", width="stretch"):
+            st.markdown(t("sidebar.glossary_text"))
         view.link_slot()
         if problems := state.spec_problems():
             files = ", ".join(f"specs/{f}" for f in problems)
-            st.warning(f"Left out, not valid: {files}. Every other model is served; the Build page says why.")
+            st.warning(t("sidebar.left_out", files=files))
         if "retrain" not in hidden:
             _retrain_section()
         live = state.trainer().active()
@@ -60,13 +45,13 @@ def sidebar() -> None:
 
 
 def _retrain_section() -> None:
-    st.header("Retrain")
+    st.header(t("sidebar.retrain"))
     if not auth.class_mode():
-        st.caption(auth.OPEN_NOTE)
+        st.caption(t("auth.open_note"))
     elif auth.may_change():
-        st.caption(auth.TEACHER_NOTE)
+        st.caption(t("auth.teacher_note"))
     else:
-        st.caption(auth.STUDENT_NOTE)
+        st.caption(t("auth.student_note"))
     if auth.may_change():
         _retrain_controls()
     _show_outcome()
@@ -75,7 +60,9 @@ def _retrain_section() -> None:
 def _sign_in_or_out() -> None:
     if auth.role() == "student":
         auth.sign_in_form()
-    elif auth.role() == "teacher" and st.button("Sign out", icon=":material/logout:", key="teacher_sign_out"):
+    elif auth.role() == "teacher" and st.button(
+        t("sidebar.sign_out"), icon=":material/logout:", key="teacher_sign_out"
+    ):
         auth.sign_out()
         st.rerun()
 
@@ -101,27 +88,33 @@ def _retrain_controls() -> None:
     reg = state.registry()
     seed = [n for n, spec in reg.items() if spec.group == "seed"]
     groups = {ALL: list(reg), f"seed models ({len(seed)})": seed} if seed else {ALL: list(reg)}
-    choice = st.selectbox("Model", [*groups, *reg], key="retrain_model")
+    choice = st.selectbox(t("sidebar.model"), [*groups, *reg], key="retrain_model", format_func=i18n.held(_group_label))
     names = groups.get(choice, [choice])
     default = None if choice in groups else min(reg[choice].recipe.epochs, MAX_EPOCHS)
     epochs = st.number_input(
-        "Epochs", min_value=1, max_value=MAX_EPOCHS, value=default, step=1, key=f"retrain_epochs_{choice}",
-        placeholder="each model's recipe",
-        help=f"At most {MAX_EPOCHS}. Leave as the recipe's value to reproduce the shipped checkpoint.",
+        t("sidebar.epochs"), min_value=1, max_value=MAX_EPOCHS, value=default, step=1, key=f"retrain_epochs_{choice}",
+        placeholder=t("sidebar.recipe_placeholder"), help=t("sidebar.epochs_help", max=MAX_EPOCHS),
     )  # fmt: skip
     seed = st.number_input(
-        "Seed", min_value=0, max_value=MAX_SEED, value=None, step=1, key="retrain_seed",
-        placeholder="each model's recipe",
-        help="Another seed starts from other random weights and shuffles the digits in another order. The seed "
-        "models' recipes meet their bars for every seed tried (0-7); the checkpoint records its seed.",
+        t("sidebar.seed"), min_value=0, max_value=MAX_SEED, value=None, step=1, key="retrain_seed",
+        placeholder=t("sidebar.recipe_placeholder"), help=t("sidebar.seed_help"),
     )  # fmt: skip
-    if st.button("Retrain", type="primary", width="stretch", key="retrain_button"):
+    if st.button(t("sidebar.retrain_button"), type="primary", width="stretch", key="retrain_button"):
         actions.retrain(names, int(epochs) if epochs else None, None if seed is None else int(seed))
         st.session_state["trainer_seen"] = _seen(state.trainer())  # this run already shows it: no extra rerun
     if choice not in groups and st.button(
-        "Reset to shipped", key="reset_button", width="stretch", help="Serve the model that came with the app again."
+        t("sidebar.reset"), key="reset_button", width="stretch", help=t("sidebar.reset_help")
     ):
         actions.reset_to_shipped(choice)
+
+
+def _group_label(choice: str) -> str:
+    """A group of the retrain picker in words (a model's name stays as it is)."""
+    if choice == ALL:
+        return t("sidebar.all_models")
+    if choice.startswith("seed models ("):
+        return t("sidebar.seed_models", n=choice.removeprefix("seed models (").rstrip(")"))
+    return choice
 
 
 def _show_outcome() -> None:
@@ -149,13 +142,13 @@ def _progress() -> None:
     if view.is_hidden("retrain"):
         return  # a lesson view without the Retrain section: the page still refreshes when a model changes
     if not jobs:
-        st.caption("Models are trained once and saved to disk; retraining replaces a checkpoint when it finishes.")
+        st.caption(t("sidebar.idle"))
         return
     done = [j for j in jobs.values() if j.state == "done"]
     if len(done) > 2:
         # One box for many finished runs: eleven green boxes pushed the running bars out of sight.
-        st.success(f"Retrained {len(done)} models", icon=":material/check_circle:")
-        with st.expander("Results"):
+        st.success(t("sidebar.retrained_n", n=len(done)), icon=":material/check_circle:")
+        with st.expander(t("sidebar.results")):
             for job in done:
                 st.caption(f"{job.name}: {job.message}")
     else:
@@ -163,17 +156,19 @@ def _progress() -> None:
             st.success(f"{job.name}: {job.message}", icon=":material/check_circle:")
     for job in sorted(jobs.values(), key=lambda j: j.started or time.time()):
         if job.state == "running":
-            text = f"{job.name}: epoch {max(job.epoch, 1)}/{job.epochs}"
+            text = t("sidebar.epoch", name=job.name, epoch=max(job.epoch, 1), epochs=job.epochs)
             if job.steps and job.fraction >= 1.0:
-                text += ": scoring on the test digits and saving"
+                text += t("sidebar.scoring")
             elif job.steps:
-                text += f", step {job.step}/{job.steps}, loss {job.loss:.5f}"
+                text += t("sidebar.step", step=job.step, steps=job.steps, loss=job.loss)
             st.progress(min(job.fraction, 1.0), text=text)
-            if actions.may_cancel(job) and st.button(f"Cancel {job.name}", key=f"cancel_{job.name}", width="stretch"):
+            if actions.may_cancel(job) and st.button(
+                t("sidebar.cancel", name=job.name), key=f"cancel_{job.name}", width="stretch"
+            ):
                 actions.cancel(job.name)
                 _show_outcome()
         elif job.state == "queued":
-            st.caption(f"{job.name}: queued ({job.epochs} epochs)")
+            st.caption(t("sidebar.queued", name=job.name, epochs=job.epochs))
         elif job.state == "cancelled":
             st.warning(f"{job.name}: {job.message}", icon=":material/stop_circle:")
         elif job.state == "busy":

@@ -35,7 +35,7 @@ from ae.storage import checkpoints
 from ae.storage.catalogue import CLASSIFIER, REGISTRY_ENV, active_registry, built
 from ae.training import reproduce
 from ae.training.queue import Trainer
-from ui import charts
+from ui import charts, i18n
 
 # The shipped folder, when it is not the repository's (tests, a deployment that keeps the models elsewhere). It is
 # only read; the app trains into the workspace (AELAB_HOME).
@@ -103,7 +103,23 @@ def one_core() -> Iterator[None]:
         yield
 
 
-@st.cache_resource(show_spinner="Loading the images ...")
+_COMPUTED: set[tuple] = set()  # what ``busy`` has seen computed in this process
+
+
+@contextlib.contextmanager
+def busy(key: str, *args) -> Iterator[None]:
+    """A spinner saying ``key`` (in the session's language) while a cached value for ``args`` is computed the first
+    time: a cache's own spinner text is fixed when the module loads, in one language. After an eviction the value is
+    computed again without one."""
+    if (key, *args) in _COMPUTED:
+        yield
+        return
+    with st.spinner(i18n.t(key)):
+        yield
+    _COMPUTED.add((key, *args))
+
+
+@st.cache_resource(show_spinner=False)
 def dataset_images(key: str) -> Mnist:
     """Dataset ``key``'s images, loaded once per server."""
     return load_dataset(key)
@@ -111,7 +127,8 @@ def dataset_images(key: str) -> Mnist:
 
 def data() -> Mnist:
     """This session's dataset: MNIST's digits, or Fashion-MNIST's pictures."""
-    return dataset_images(dataset())
+    with busy("state.loading_images", dataset()):
+        return dataset_images(dataset())
 
 
 LIVE_ENV = "AELAB_LIVE_DRAW"  # "0": the Draw page computes on the server only (tests of the server path)
@@ -184,7 +201,7 @@ def origin(name: str) -> str:
     return resolved(name)[1]
 
 
-@st.cache_data(show_spinner="Reading every checkpoint ...", max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16)
 def _table(source: tuple[str, str], keys: tuple[str, ...], data_fingerprint: str, registry_ref: str):
     # Quality as recorded at training (on these test digits); `python -m ae eval` measures it again.
     return comparison_table(data(), checkpoints.Folders(*source), active_registry(), measure=False)
@@ -196,20 +213,24 @@ def _source() -> tuple[str, str]:
 
 def table() -> pd.DataFrame:
     """The comparison table, recomputed exactly when some serving checkpoint changes."""
-    return _table(_source(), fingerprints(), data().fingerprint, registry_key())
+    args = (_source(), fingerprints(), data().fingerprint, registry_key())
+    with busy("state.reading_checkpoints", *args):
+        return _table(*args)
 
 
 @st.cache_resource(max_entries=16)
-def _compare_figure(source: tuple[str, str], keys: tuple[str, ...], data_fingerprint: str, registry_ref: str):
-    return charts.compare_figure(_table(source, keys, data_fingerprint, registry_ref))
+def _compare_figure(
+    source: tuple[str, str], keys: tuple[str, ...], data_fingerprint: str, registry_ref: str, lang: str
+):
+    return charts.compare_figure(_table(source, keys, data_fingerprint, registry_ref))  # its labels in ``lang``
 
 
 def compare_figure():
     """The Compare page's chart, built once per table (building it took about 2/3 of a cached rerun)."""
-    return _compare_figure(_source(), fingerprints(), data().fingerprint, registry_key())
+    return _compare_figure(_source(), fingerprints(), data().fingerprint, registry_key(), i18n.current())
 
 
-@st.cache_resource(max_entries=64, show_spinner="Measuring the model on its test set ...")
+@st.cache_resource(max_entries=64, show_spinner=False)
 def _familiarity(name: str, key: str, registry_ref: str) -> Familiarity | None:
     m = model(name)[0]
     if m is None:
@@ -225,7 +246,9 @@ def familiarity(name: str) -> Familiarity | None:
         found = onnx_files.find_one(name, folders(), active_registry(), onnx_files.models_dir())
         if found.familiarity:
             return Familiarity(tuple(found.familiarity))
-    return _familiarity(name, checkpoint_key(name), registry_key())
+    key = checkpoint_key(name)
+    with busy("state.measuring_familiarity", name, key):
+        return _familiarity(name, key, registry_key())
 
 
 def presenter() -> bool:
@@ -243,15 +266,15 @@ def test_digit(index: int) -> tuple:
     return d.test_x[index].astype(np.float32) / 255.0, int(d.test_y[index])
 
 
-@st.cache_data(max_entries=64, show_spinner="Scoring the models on noisy digits ...")
-def _denoise_scores(names: tuple[str, ...], kind: str, level: float, keys: tuple[str, ...]) -> list[dict]:
+@st.cache_data(max_entries=64, show_spinner=False)
+def _denoise_scores(names: tuple[str, ...], kind: str, level: float, keys: tuple[str, ...], lang: str) -> list[dict]:
     clean = data().test_images()[:1000]
     loaded = [(name, model(name)[0]) for name in names]
     with one_core():
         noisy = noise.corrupt(clean, kind, level, seed=0)
         rows = [
             {
-                "model": "(noisy input)",
+                "model": i18n.t("denoise.noisy_input"),
                 "PSNR (dB)": psnr(float(torch.mean((noisy - clean) ** 2))),
                 "SSIM": float(ssim(noisy, clean).mean()),
             }
@@ -264,10 +287,12 @@ def _denoise_scores(names: tuple[str, ...], kind: str, level: float, keys: tuple
 
 def denoise_scores(names: tuple[str, ...], kind: str, level: float) -> list[dict]:
     """Mean quality of each model's output on the first 1,000 test digits with this noise added."""
-    return _denoise_scores(names, kind, level, tuple(checkpoint_key(n) for n in names))
+    args = (names, kind, level, tuple(checkpoint_key(n) for n in names), i18n.current())
+    with busy("state.scoring_noisy", *args):
+        return _denoise_scores(*args)
 
 
-@st.cache_data(max_entries=32, show_spinner="Ranking all 10,000 test digits ...")
+@st.cache_data(max_entries=32, show_spinner=False)
 def _ranking(name: str, key: str):
     m, d = model(name)[0], data()
     with one_core():
@@ -276,7 +301,9 @@ def _ranking(name: str, key: str):
 
 def error_ranking(name: str):
     """Per-digit test error for ``name``, best first, with the per-class mean."""
-    return _ranking(name, checkpoint_key(name))
+    key = checkpoint_key(name)
+    with busy("state.ranking", name, key):
+        return _ranking(name, key)
 
 
 def reconstructions(name: str, indices: tuple[int, ...]):
@@ -287,7 +314,7 @@ def reconstructions(name: str, indices: tuple[int, ...]):
 LATENT_DIGITS = 2000
 
 
-@st.cache_data(max_entries=32, show_spinner="Encoding 2,000 test digits ...")
+@st.cache_data(max_entries=32, show_spinner=False)
 def _latent(name: str, key: str) -> dict:
     m, images = model(name)[0], data().test_images()[:LATENT_DIGITS]
     with one_core():
@@ -302,7 +329,9 @@ def _latent(name: str, key: str) -> dict:
 
 def latent_map(name: str) -> dict:
     """2-D PCA coordinates of the first 2,000 test digits' codes under ``name``, with their labels."""
-    return _latent(name, checkpoint_key(name))
+    key = checkpoint_key(name)
+    with busy("state.encoding_test", name, key):
+        return _latent(name, key)
 
 
 def project_digit(name: str, digit: np.ndarray) -> np.ndarray:
@@ -326,7 +355,7 @@ def _rd_keys() -> tuple[str, ...]:
     return (*fingerprints(), clf, checkpoints.fingerprint("classifier", clf), *stored)
 
 
-@st.cache_data(max_entries=4, show_spinner="Measuring the models and baselines not measured yet ...")
+@st.cache_data(max_entries=4, show_spinner=False)
 def _rd(source: tuple[str, str], keys: tuple[str, ...], registry_ref: str):
     try:
         # Stored points are read at once; only a measurement waits for a core.
@@ -338,7 +367,9 @@ def _rd(source: tuple[str, str], keys: tuple[str, ...], registry_ref: str):
 def rd_table():
     """Every rate-distortion point (stored points read, missing or outdated ones measured and kept in the
     workspace); None when the reference classifier is missing."""
-    return _rd(_source(), _rd_keys(), registry_key())
+    args = (_source(), _rd_keys(), registry_key())
+    with busy("state.measuring_rd", *args):
+        return _rd(*args)
 
 
 def rd_findings() -> list[str]:

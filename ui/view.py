@@ -1,10 +1,10 @@
 """The view in the URL: the query parameters that make the address bar a link to what the page shows.
 
-``data`` (ui.datasets), ``model``, ``digit`` (``end`` for Interpolate's second digit), ``metric``, ``presenter=1`` and
-``hide=sidebar,retrain,nav``. A value from the URL is applied once, when a link opens it (or when it changes); after
-that the widgets own the choice and each change is written back, so the URL always describes the current view. A
-value that is not one the page offers is ignored with a toast, never used (it is only ever compared with the page's
-own options, never opened as a path).
+``data`` (``ui.datasets``), ``model``, ``digit`` (``end`` for Interpolate's second digit), ``metric``, ``presenter=1``,
+``hide=sidebar,retrain,nav`` and ``lang`` (``ui.i18n`` reads it). A value from the URL is applied once, when a link
+opens it (or when it changes); after that the widgets own the choice and each change is written back, so the URL
+always describes the current view. A value that is not one the page offers is ignored with a toast, never used (it
+is only ever compared with the page's own options, never opened as a path).
 
 ``hide`` only takes controls away: the sidebar and app.py check it before drawing a control, and every change
 to a shared model is still checked by role in ``ui.actions``, so no value of it can give a session anything.
@@ -18,9 +18,12 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from ui.i18n import t
+
 HIDEABLE = ("sidebar", "retrain", "nav")
 ON, OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-ORDER = ("data", "model", "digit", "end", "metric", "presenter", "hide")  # the link's parameters, in a readable order
+# The link's parameters, in a readable order.
+ORDER = ("data", "model", "digit", "end", "metric", "presenter", "hide", "lang")
 _SEEN = "_aelab_view_seen"  # param -> the URL value this session already applied or wrote itself
 _HIDDEN = "_aelab_view_hidden"  # what this session hides; it only ever grows (a reload starts afresh)
 _SLOT = "_aelab_view_link_slot"  # this run's "Link to this view" placeholder, redrawn when a parameter changes
@@ -56,7 +59,7 @@ def write(param: str, value: str | None) -> None:
 
 def note(param: str, value: str, why: str) -> None:
     shown = value if len(value) <= 40 else value[:40] + "…"  # a link can carry anything: keep the note short
-    st.toast(f"The link's `{param}={shown}` was ignored: {why}.", icon=":material/link_off:")
+    st.toast(t("view.ignored", param=param, value=shown, why=why), icon=":material/link_off:")
 
 
 def link() -> str:
@@ -76,12 +79,9 @@ def _show_link() -> None:
     slot = st.session_state.get(_SLOT)
     if slot is None:
         return
-    with slot.container(), st.popover("Link to this view", icon=":material/link:", width="stretch"):
+    with slot.container(), st.popover(t("view.link"), icon=":material/link:", width="stretch"):
         st.code(link(), language=None, wrap_lines=True)
-        st.caption(
-            "Opens this page with these choices. Add `hide=sidebar`, `hide=retrain` or `hide=nav` (comma-separated) "
-            "for a lesson view without those controls."
-        )
+        st.caption(t("view.link_help"))
 
 
 def _asked(value: str) -> tuple[set[str], list[str]]:
@@ -98,7 +98,7 @@ def _drop_unknown_models(known: Sequence[str]) -> None:
         return
     parts = [p for p in value.split(",") if p]
     if bad := [p for p in parts if p not in known]:
-        note("model", ",".join(bad), "no model has that name")
+        note("model", ",".join(bad), t("view.no_such_model"))
         good = ",".join(p for p in parts if p in known)
         # Not marked as seen: the page's picker still applies the good part.
         if good:
@@ -118,7 +118,7 @@ def begin(known_models: Sequence[str]) -> frozenset[str]:
     if value is not None:
         valid, bad = _asked(value)
         if bad:
-            note("hide", ",".join(bad), f"only {', '.join(HIDEABLE)} can be hidden")
+            note("hide", ",".join(bad), t("view.only_hide", parts=", ".join(HIDEABLE)))
         kept |= valid
     st.session_state[_HIDDEN] = frozenset(kept)
     write("hide", ",".join(p for p in HIDEABLE if p in kept) or None)
@@ -146,12 +146,12 @@ def presenter(draw: bool = True, **toggle) -> bool:
         ss["presenter"] = value.lower() in ON
     else:
         if value is not None:
-            note("presenter", value, "use presenter=1 or presenter=0")
+            note("presenter", value, t("view.presenter_values"))
         # Each page draws its own sidebar toggle, and Streamlit forgets a widget's value when the page changes:
         # handing the value back (Streamlit's own recipe) keeps presenter mode on from page to page.
         if "presenter" in ss or _KEPT + "presenter" in ss:
             ss["presenter"] = ss["presenter"] if "presenter" in ss else ss[_KEPT + "presenter"]
-    on = st.toggle("Presenter mode", key="presenter", **toggle) if draw else bool(ss.get("presenter"))
+    on = st.toggle(t("view.presenter"), key="presenter", **toggle) if draw else bool(ss.get("presenter"))
     ss[_KEPT + "presenter"] = on
     write("presenter", "1" if on else None)
     return on
@@ -166,7 +166,7 @@ def _choose(param: str, key: str, options: Sequence[str], slug: Callable[[str], 
         st.session_state[key] = by_slug[value]
     else:
         if value is not None:
-            note(param, value, f"it is not one of {', '.join(by_slug)}")
+            note(param, value, t("view.not_one_of", options=", ".join(by_slug)))
         if key not in st.session_state and st.session_state.get(_KEPT + key) in options:
             st.session_state[key] = st.session_state[_KEPT + key]
 
@@ -179,11 +179,13 @@ def model(key: str, names: Sequence[str], default: str | None = None, *, widget=
     """
     names = list(names)
     if not names:
-        st.warning("No trained model is available: use **Retrain** in the sidebar.")
+        st.warning(t("view.no_model"))
         st.stop()
     _choose("model", key, names)
     index = names.index(default) if default in names else 0
-    choice = (widget or st.selectbox)(options.pop("label", "Model"), names, index=index, key=key, **options)
+    choice = (widget or st.selectbox)(
+        options.pop("label", None) or t("view.model"), names, index=index, key=key, **options
+    )
     st.session_state[_KEPT + key] = choice
     write("model", choice)
     return choice
@@ -196,12 +198,12 @@ def models(key: str, names: Sequence[str], default: Sequence[str]) -> list[str]:
     if value is not None:
         parts = [p for p in value.split(",") if p]
         if bad := [p for p in parts if p not in names]:
-            note("model", ",".join(bad), f"the models here are {', '.join(names)}")
+            note("model", ",".join(bad), t("view.models_here", names=", ".join(names)))
         if good := [p for p in parts if p in names]:
             st.session_state[key] = good
     if key not in st.session_state and _KEPT + key in st.session_state:
         st.session_state[key] = [n for n in st.session_state[_KEPT + key] if n in names]
-    picked = st.pills("Models", names, selection_mode="multi", default=list(default), key=key)
+    picked = st.pills(t("view.models"), names, selection_mode="multi", default=list(default), key=key)
     st.session_state[_KEPT + key] = list(picked)
     write("model", ",".join(picked) or None)
     return list(picked)
@@ -216,7 +218,7 @@ def metric(options: Sequence[str], key: str, default: str, **control) -> str:
     """The Rate & distortion page's quality measure, a segmented control that reads and writes ``metric=``."""
     options = list(options)
     _choose("metric", key, options, metric_slug)
-    choice = st.segmented_control("Quality measure", options, default=default, key=key, **control) or default
+    choice = st.segmented_control(t("view.quality"), options, default=default, key=key, **control) or default
     st.session_state[_KEPT + key] = choice
     write("metric", metric_slug(choice))
     return choice
@@ -229,7 +231,7 @@ def digit(n_test: int, param: str = "digit") -> int | None:
         return None
     if re.fullmatch(r"[0-9]{1,9}", value) and int(value) < n_test:
         return int(value)
-    note(param, value, f"a test digit is a number from 0 to {n_test - 1}")
+    note(param, value, t("view.digit_range", last=n_test - 1))
     return None
 
 

@@ -101,17 +101,15 @@ def page_manifest(
     info: dict | None,
     unavailable: dict[str, str] | None = None,
     shown: set[str] | None = None,
-    item: str = "digit",
 ) -> dict:
     """What the page is given: the models and classifier (onnx_files.manifest), where the fallback runtime is, which
     models cannot run in the browser (name: why), which models the page shows (and fetches) before the student
-    asks for the others (``shown``; None: all of them), and the words for how familiar an input is (``item``: what
-    one test image is)."""
+    asks for the others (``shown``; None: all of them), and the words for how familiar an input is (of a digit)."""
     short = {name: why.split(":")[0] for name, why in (unavailable or {}).items()}
     man = onnx_files.manifest(exported)
     for m in man["models"]:
         m["shown"] = shown is None or m["name"] in shown
-    return {**man, "runtime": info, "base": "models/", "unavailable": short, "familiarity": words(item)}
+    return {**man, "runtime": info, "base": "models/", "unavailable": short, "familiarity": words("digit")}
 
 
 def test_digits(count: int = TEST_DIGITS) -> list[dict]:

@@ -58,24 +58,12 @@ WORDS = {
     "familiar": "Familiar: like the test {item}s (less familiar than {pct}% of them).",
     "short": "rarer than {pct}% of test {item}s",  # under a small picture
     "short_unfamiliar": "unfamiliar",
+    "question": "How familiar is this to {name}?",
 }
 
 
 def kind(share: float) -> str:
     return "unfamiliar" if share >= UNFAMILIAR else "unusual" if share >= UNUSUAL else "familiar"
-
-
-def sentence(share: float, item: str = "digit") -> str:
-    """The plain words for a percentile: how the input compares with the test set's ``item``s."""
-    pct = f"{share * 100:.1f}" if share >= UNFAMILIAR else f"{share * 100:.0f}"
-    return WORDS[kind(share)].format(pct=pct, item=item)
-
-
-def short(share: float, item: str = "digit") -> str:
-    """The same in a few words, for a picture's caption."""
-    if share >= UNFAMILIAR:
-        return WORDS["short_unfamiliar"]
-    return WORDS["short"].format(pct=f"{share * 100:.0f}", item=item)
 
 
 def words(item: str) -> dict:

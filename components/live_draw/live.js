@@ -21,13 +21,47 @@ const state = { lastReads: new Map(), strokes: [], current: null, background: nu
   framePending: false, busy: false, dirty: false, ort: null, manifest: null };
 const sessions = new Map();
 
+// Every word the pad shows: English here (the offline edition's), replaced by the app's catalogue for the student's
+// language (ui/locales/*.json, keys "live.*", handed over as the component's args.text).
+const TEXT = {
+  pad: "Drawing pad: draw one digit", undo: "↶ Undo", undo_title: "Take back the last stroke", clear: "✕ Clear",
+  clear_title: "Wipe the pad", digit: "Test digit", digit_title: "Put an MNIST test digit on the pad",
+  send: "Use in the lab", send_title: "Hand this 28×28 digit to the other pages of the lab",
+  small: "That is very small. Like MNIST, every drawing is scaled up to fill the frame, so a dot or a tiny digit becomes a fat blob. Draw the digit larger.",
+  loading: "Loading the models into your browser ...",
+  hint: "Draw a digit on the black square: every model rebuilds it while the pen moves, here in your browser.",
+  sees: "What the model sees (28×28)", recon: "Reconstruction", error: "|error| (black 0, white 1)",
+  reads: "Classifier reads", strip: "Every model, same input",
+  more_title: "Fetch and run the other models too", more_n: "Show every model ({n} more)",
+  more_list: "Not on the strip yet: {names}.", unavailable: "Live mode is not available in this browser ({reason}).",
+  running: "{n} models running in your browser.", preparing: "Being prepared on the server: {names}.",
+  not_here: "Not here: {list}.", test_digit: "Test digit #{index}, label {label}: draw over it, or Clear.",
+  failed: "Error: {error}", broken: "cannot run in the browser: {why}",
+  tile_title: "{name}: weights {sha} ({origin}); click to see it large",
+  tile_label: "{name}: its reconstruction above its error map", pending: "being prepared on the server ...",
+  loading_model: "loading ...", tile_reads: " · reads {digit}",
+  tile_alt: "{name}'s reconstruction above its error map: MSE {mse}{reads}", recon_by: "Reconstruction by {name}",
+  reads_title: "Input read as {input} ({sure}% sure), reconstruction as {output}",
+};
+const tr = (key, values = {}) => (TEXT[key] ?? key).replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
+
+// The page's fixed words in the language handed over: elements name their key in data-text, data-title, data-label.
+function applyText(text, lang) {
+  if (text) Object.assign(TEXT, text);
+  if (lang) document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll("[data-text]")) el.textContent = tr(el.dataset.text);
+  for (const el of document.querySelectorAll("[data-title]")) el.title = tr(el.dataset.title);
+  for (const el of document.querySelectorAll("[data-label]")) el.setAttribute("aria-label", tr(el.dataset.label));
+  if (!state.manifest) $("status").textContent = tr("loading"); // later, the status says what the models do
+}
+
 function post(type, extra) {
   if (embedded) window.parent.postMessage({ isStreamlitMessage: true, type, ...extra }, "*");
 }
 
 function fallback(reason) {
   live.fallback = reason;
-  $("status").textContent = `Live mode is not available in this browser (${reason}).`;
+  $("status").textContent = tr("unavailable", { reason });
   post("streamlit:setComponentValue", { value: { fallback: reason }, dataType: "json" });
 }
 
@@ -144,9 +178,9 @@ function showEveryModel() {
 function status() {
   const running = state.models.filter((m) => m.ready).length, off = Object.entries(state.manifest.unavailable || {});
   const waiting = state.models.filter((m) => m.precision === "pending" && !m.broken).map((m) => m.name);
-  $("status").textContent = `${running} models running in your browser.` +
-    (waiting.length ? ` Being prepared on the server: ${waiting.join(", ")}.` : "") +
-    (off.length ? ` Not here: ${off.map(([n, why]) => `${n} (${why})`).join("; ")}.` : "");
+  $("status").textContent = tr("running", { n: running }) +
+    (waiting.length ? " " + tr("preparing", { names: waiting.join(", ") }) : "") +
+    (off.length ? " " + tr("not_here", { list: off.map(([n, why]) => `${n} (${why})`).join("; ") }) : "");
 }
 
 function point(e) {
@@ -216,7 +250,7 @@ $("digit").addEventListener("click", () => {
   small.getContext("2d").putImageData(img, 0, 0);
   state.background = small;
   state.strokes = [];
-  $("status").textContent = `Test digit #${d.index}, label ${d.label}: draw over it, or Clear.`;
+  $("status").textContent = tr("test_digit", { index: d.index, label: d.label });
   paint();
   schedule();
 });
@@ -235,7 +269,7 @@ function schedule() {
     state.framePending = false;
     if (state.busy) { state.dirty = true; return; }
     state.busy = true;
-    compute().catch((err) => { live.error = String(err); $("status").textContent = `Error: ${err}`; })
+    compute().catch((err) => { live.error = String(err); $("status").textContent = tr("failed", { error: err }); })
       .finally(() => {
         state.busy = false;
         if (state.dirty) { state.dirty = false; schedule(); }
@@ -267,7 +301,7 @@ async function compute() {
 
 function markBroken(m) {
   const tile = document.querySelector(`#strip [data-model="${CSS.escape(m.name)}"]`);
-  if (tile) { tile.querySelector("span").textContent = `cannot run in the browser: ${m.broken}`; tile.removeAttribute("data-model"); }
+  if (tile) { tile.querySelector("span").textContent = tr("broken", { why: m.broken }); tile.removeAttribute("data-model"); }
 }
 
 const visible = (m) => m.ready && !m.broken && (state.showAll || m.shown || m.name === state.selected);
@@ -373,19 +407,19 @@ function buildStrip() {
     tile.className = "tile";
     tile.dataset.model = m.name;
     tile.dataset.hash = m.sha;
-    tile.title = `${m.name}: weights ${m.sha} (${m.origin}); click to see it large`;
+    tile.title = tr("tile_title", { name: m.name, sha: m.sha, origin: m.origin });
     tile.tabIndex = 0; // Tab reaches every tile, Enter or Space picks it
     tile.setAttribute("role", "button");
     const canvas = document.createElement("canvas");
     canvas.width = SIZE;
     canvas.height = 2 * SIZE;
     canvas.setAttribute("role", "img");
-    canvas.setAttribute("aria-label", `${m.name}: its reconstruction above its error map`);
+    canvas.setAttribute("aria-label", tr("tile_label", { name: m.name }));
     const cap = document.createElement("div");
     cap.className = "cap";
     cap.innerHTML = `<b></b><br><span></span>`;
     cap.querySelector("b").textContent = m.name;
-    if (!m.ready) cap.querySelector("span").textContent = m.precision === "pending" ? "being prepared on the server ..." : "loading ...";
+    if (!m.ready) cap.querySelector("span").textContent = tr(m.precision === "pending" ? "pending" : "loading_model");
     tile.append(canvas, cap);
     const pick = () => { state.selected = m.name; schedule(); };
     tile.addEventListener("click", pick);
@@ -395,8 +429,8 @@ function buildStrip() {
   const rest = state.models.filter((m) => !(state.showAll || m.shown || m.name === state.selected));
   // Every model of the registry is named on the page; the ones not on the strip yet are fetched on demand.
   for (const id of ["more", "more-list"]) $(id).classList.toggle("hidden", !rest.length);
-  $("more").textContent = `Show every model (${rest.length} more)`;
-  $("more-list").textContent = `Not on the strip yet: ${rest.map((m) => m.name).join(", ")}.`;
+  $("more").textContent = tr("more_n", { n: rest.length });
+  $("more-list").textContent = tr("more_list", { names: rest.map((m) => m.name).join(", ") });
 }
 
 function showBlank() {
@@ -437,10 +471,10 @@ function render(x, recs, reads) {
     const tile = tiles.get(r.model.name);
     gray(tile.querySelector("canvas"), r.image);
     heat(tile.querySelector("canvas"), r.err, SIZE);
-    const readText = r.reads ? ` · reads ${r.reads[0]}` : ""; // while the pen moves: its reading at the last lift
+    const readText = r.reads ? tr("tile_reads", { digit: r.reads[0] }) : ""; // while the pen moves: its reading at the last lift
     const share = familiar(r.model, r.mse), odd = share === null ? "" : ` · ${familiarWords(share, true)[1]}`;
     tile.querySelector("span").textContent = `MSE ${r.mse.toFixed(4)} · ${r.psnr.toFixed(1)} dB${readText}${odd}`;
-    tile.querySelector("canvas").setAttribute("aria-label", `${r.model.name}'s reconstruction above its error map: MSE ${r.mse.toFixed(4)}${readText}`);
+    tile.querySelector("canvas").setAttribute("aria-label", tr("tile_alt", { name: r.model.name, mse: r.mse.toFixed(4), reads: readText }));
     tile.setAttribute("aria-pressed", String(r.model.name === state.selected));
     tile.dataset.mse = r.mse.toPrecision(6);
     tile.classList.toggle("selected", r.model.name === state.selected);
@@ -449,12 +483,13 @@ function render(x, recs, reads) {
   if (!sel) return;
   gray($("recon"), sel.image);
   heat($("error"), sel.err);
-  $("recon-cap").textContent = `Reconstruction by ${sel.model.name}`;
+  $("recon-cap").textContent = tr("recon_by", { name: sel.model.name });
   $("mse-label").textContent = `MSE (${sel.model.name})`;
   $("mse").textContent = sel.mse.toFixed(5);
   $("psnr").textContent = `${sel.psnr.toFixed(1)} dB`;
   const share = familiar(sel.model, sel.mse), [kind, text] = share === null ? ["", ""] : familiarWords(share, false);
-  $("familiar").textContent = text ? `How familiar is this to ${sel.model.name}? ${text}` : "";
+  const f = state.manifest.familiarity;
+  $("familiar").textContent = text ? `${f.words.question.replace("{name}", sel.model.name)} ${text}` : "";
   $("familiar").dataset.kind = kind;
   $("familiar").classList.toggle("warn", kind === "unfamiliar");
   $("reads").parentElement.classList.toggle("hidden", !state.classifier);
@@ -462,7 +497,7 @@ function render(x, recs, reads) {
   if (reads) {
     const out = sel.reads ? sel.reads[0] : "?";
     el.textContent = `${reads[0]} → ${out}`;
-    el.title = `Input read as ${reads[0]} (${Math.round(100 * reads[1])}% sure), reconstruction as ${out}`;
+    el.title = tr("reads_title", { input: reads[0], sure: Math.round(100 * reads[1]), output: out });
     el.dataset.reads = String(reads[0]);
   }
 }
@@ -495,7 +530,10 @@ if (embedded) {
   document.body.classList.add("embedded");
   window.addEventListener("message", (ev) => {
     const d = ev.data;
-    if (d && d.type === "streamlit:render" && d.args && d.args.manifest) start(d.args.manifest);
+    if (d && d.type === "streamlit:render" && d.args && d.args.manifest) {
+      applyText(d.args.text, d.args.lang);
+      start(d.args.manifest);
+    }
   });
   post("streamlit:componentReady", { apiVersion: 1 });
   watchHeight();
