@@ -26,13 +26,18 @@ def _switch(key: str) -> bool:
 
 
 def from_link() -> None:
-    """Apply a just-opened link's ``data=`` (before anything reads the registry), then write the choice back."""
+    """Apply a just-opened link's ``data=``: first in a run, before anything reads the registry (it draws nothing:
+    ``in_link`` writes the choice back once the run's view has begun)."""
     value = view.incoming(PARAM)
     if value is not None:
         if value in DATASETS:
             _switch(value)
         else:
             view.note(PARAM, value, t("datasets.known", keys=", ".join(DATASETS)))
+
+
+def in_link() -> None:
+    """Keep this session's dataset in the URL (MNIST, the default, needs no parameter)."""
     view.write(PARAM, None if state.dataset() == DEFAULT else state.dataset())
 
 
@@ -49,7 +54,6 @@ def picker() -> None:
         t("datasets.picker"), list(DATASETS), format_func=i18n.held(lambda k: t(f"dataset.{k}")), key=_PICKER,
         on_change=_picked, help=t("datasets.picker_help"),
     )  # fmt: skip
-    view.write(PARAM, None if state.dataset() == DEFAULT else state.dataset())
     if key := st.session_state.pop(_REFUSED, None):
         st.warning(t(f"datasets.missing.{key}"), icon=":material/dataset:")
 

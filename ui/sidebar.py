@@ -19,6 +19,7 @@ def sidebar() -> None:
     st.html(CONTRAST_STYLE)
     datasets.from_link()  # first: the registry every page lists is the dataset's
     hidden = view.begin(list(state.registry()))
+    datasets.in_link()
     if "sidebar" in hidden:
         # A lesson view: nothing is drawn in the sidebar, so Streamlit shows none; the link's presenter mode holds.
         i18n.begin()
