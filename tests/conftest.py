@@ -7,6 +7,8 @@ import pytest
 
 from ae.data.mnist import Mnist, load_mnist
 from ae.runtime.workspace import HOME_ENV
+from bench.load import server as app_server
+from tests.chromium import chromium_page
 
 LIVE_ENV = "AELAB_LIVE_DRAW"
 I18N_STRICT_ENV = (
@@ -49,3 +51,17 @@ def small_mnist(mnist: Mnist) -> Mnist:
     return Mnist(
         mnist.train_x, mnist.train_y, mnist.test_x[:1000], mnist.test_y[:1000], mnist.source, mnist.fingerprint
     )
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """The app on a free port of 127.0.0.1, for one module's browser tests; its URL."""
+    with app_server() as (url, _, _pid):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def page():
+    """One headless Chromium page for a module's browser tests."""
+    with chromium_page() as page:
+        yield page

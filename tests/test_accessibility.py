@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench.load import CHROMIUM, server
-from tests.chromium import chromium_page, require
+from tests.chromium import require
 
 ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / "components" / "node_modules" / "axe-core" / "axe.min.js"
@@ -21,18 +21,6 @@ BLOCKING = ("moderate", "serious", "critical")  # minor: only Streamlit's own fi
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 require((CHROMIUM, "apt-get install chromium"), (str(AXE), "scripts/setup.sh --dev runs npm ci in components/"))
-
-
-@pytest.fixture(scope="module", name="server")
-def running_server():
-    with server() as (url, _, _pid):
-        yield url
-
-
-@pytest.fixture(scope="module")
-def page():
-    with chromium_page() as page:
-        yield page
 
 
 def settle(page) -> None:

@@ -8,24 +8,12 @@ import re
 import pytest
 
 from bench.load import CHROMIUM, server
-from tests.chromium import chromium_page, require
+from tests.chromium import require
 from tests.test_accessibility import settle, violations
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 require((CHROMIUM, "apt-get install chromium"))
-
-
-@pytest.fixture(scope="module", name="server")
-def running_server():
-    with server() as (url, _, _pid):
-        yield url
-
-
-@pytest.fixture(scope="module")
-def page():
-    with chromium_page() as page:
-        yield page
 
 
 def html_lang(page) -> str:
