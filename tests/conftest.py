@@ -65,3 +65,13 @@ def page():
     """One headless Chromium page for a module's browser tests."""
     with chromium_page() as page:
         yield page
+
+
+@pytest.fixture(scope="module")
+def live_server(session_workspace) -> Iterator[str]:
+    """A server in live-Draw mode (the app's default; the suite's other servers compute on the server)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(LIVE_ENV, "1")
+        mp.setenv(HOME_ENV, str(session_workspace))
+        with app_server() as (url, _, _pid):
+            yield url

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.load import CHROMIUM, server
+from bench.load import CHROMIUM
 from tests.chromium import require
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,16 +63,6 @@ def test_draw_with_every_models_pictures_shown_has_no_violation_above_minor(serv
     settle(page)
     assert page.locator("img[alt*='reconstruction above its error map']").count() >= 5
     assert violations(page) == []
-
-
-@pytest.fixture(scope="module")
-def live_server(session_workspace):
-    """A server in live-Draw mode (the app's default; the suite's other servers compute on the server)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AELAB_LIVE_DRAW", "1")
-        mp.setenv("AELAB_HOME", str(session_workspace))
-        with server() as (url, _, _pid):
-            yield url
 
 
 def test_the_live_pad_has_no_violation_above_minor(live_server, page):

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bench.load import CHROMIUM, server
+from bench.load import CHROMIUM
 from tests.chromium import require
 from tests.test_accessibility import settle, violations
 
@@ -39,16 +39,6 @@ def test_a_link_in_german_then_the_picker_in_spanish(server, page):
     page.wait_for_url(re.compile(r"lang=es"))
     page.wait_for_function("() => document.documentElement.lang === 'es'")
     assert page.get_by_test_id("stException").count() == 0
-
-
-@pytest.fixture(scope="module")
-def live_server(session_workspace):
-    """A server in live-Draw mode (the app's default; the suite's other servers compute on the server)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AELAB_LIVE_DRAW", "1")
-        mp.setenv("AELAB_HOME", str(session_workspace))
-        with server() as (url, _, _pid):
-            yield url
 
 
 def test_the_live_pad_speaks_the_links_language(live_server, page):
