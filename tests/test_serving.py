@@ -103,6 +103,16 @@ def test_ranges_heads_pictures_and_other_paths_are_untouched(frontend):
     assert store.compressed == 0
 
 
+def test_the_frontend_paths_under_a_base_url_or_a_mount():
+    def frontend(path: str, root_path: str = "", base_url: str = "") -> bool:
+        return static_gzip.frontend_path({"path": path, "root_path": root_path}, base_url)
+
+    assert frontend("/") and frontend("/static/js/index.js") and not frontend("/_stcore/health")
+    assert frontend("/lab", base_url="/lab/") and frontend("/lab/static/a.css", base_url="lab")
+    assert frontend("/mnt/static/a.js", root_path="/mnt") and not frontend("/labs/static/a.js", base_url="lab")
+    assert not frontend("/compare") and not frontend("/media/x.png")
+
+
 def test_accepts_gzip_reads_quality_values():
     from starlette.datastructures import Headers
 

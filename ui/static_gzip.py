@@ -18,6 +18,7 @@ from pathlib import Path
 import anyio
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from streamlit import config
 
 COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml")
 SUFFIXES = (".html", ".js", ".mjs", ".css", ".json", ".svg", ".txt")  # the frontend's text files, for prime()
@@ -88,8 +89,10 @@ def compressible(headers: MutableHeaders) -> bool:
 class StaticGzip:
     """ASGI middleware: wrap Streamlit's app (``st.App(middleware=[Middleware(StaticGzip)])``)."""
 
-    def __init__(self, app: ASGIApp, *, base_url: str = "", store: Store = STORE) -> None:
-        self.app, self.base_url, self.store = app, base_url, store
+    def __init__(self, app: ASGIApp, *, base_url: str | None = None, store: Store = STORE) -> None:
+        # Built with the app, after Streamlit has read its config: server.baseUrlPath is known here.
+        base = config.get_option("server.baseUrlPath") if base_url is None else base_url
+        self.app, self.base_url, self.store = app, base or "", store
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope) if scope["type"] == "http" else None
