@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import os
 import re
 import urllib.request
 from pathlib import Path
@@ -166,12 +165,12 @@ def imported(stderr: str) -> set[str]:
 
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium")
 def test_the_first_visit_finds_the_server_warm(tmp_path, monkeypatch):
     """Before any visit the server has imported torch and every page's modules; the first visit's script run
     imports none of them anew (without the warm-up it imported all of them, ~1.9 s before its first element)."""
-    from tests.chromium import chromium_page
+    from tests.chromium import chromium_page, require
 
+    require((CHROMIUM, "apt-get install chromium"))  # skipped without it, an error in CI
     log = tmp_path / "server-stderr.txt"
     monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")  # Python writes one line per module it imports
     warm = {"torch", "pandas", *(n for n in warmup.page_modules() if n.startswith(("ui.", "ae.")))}
