@@ -184,6 +184,7 @@ def main() -> int:
         frame_of = lambda page: page.frame_locator(IFRAME)  # noqa: E731
     with where as started, sync_playwright() as p:
         url = started if isinstance(started, str) else started[0]
+        args.health_s = None if isinstance(started, str) else started[1]
         url = f"{url}/index.html" if args.site else url
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})  # a fresh profile: empty cache
@@ -214,6 +215,8 @@ def report(first: dict, again: dict, warm: dict, args) -> None:
     kinds = lambda k: ", ".join(f"{n} {v / 1e6:.3f} MB" for n, v in sorted(k.items()))  # noqa: E731
     mode = "offline site" if args.site else "app (streamlit), empty workspace" + (", behind HAProxy" * args.balancer)
     print(f"CPU: {cpu_model()}; mode: {mode}")
+    if args.health_s is not None:  # the server's warm-up (ui/warmup.py) happens before it answers
+        print(f"server started to its first health answer: {args.health_s:.2f} s")
     after = first["ready_s"] - first["loaded_s"]
     print(f"first visit, default view ({first['shown']} models + the classifier): page loaded "
           f"{first['loaded_s']:.2f} s, pad ready {first['ready_s']:.2f} s ({after:.2f} s after the load event), "

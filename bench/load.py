@@ -44,15 +44,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(port: int | None = None):
-    """A `streamlit run app.py` on 127.0.0.1; yields (url, seconds it took to answer /_stcore/health)."""
+def server(port: int | None = None, log: Path | None = None):
+    """A `streamlit run app.py` on 127.0.0.1; yields (url, seconds it took to answer /_stcore/health, pid). Its
+    stderr goes to ``log`` when given (a test reads it), else nowhere."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     t0 = time.perf_counter()
+    err = log.open("wb") if log else subprocess.DEVNULL
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err,
     )  # fmt: skip
     try:
         while True:
@@ -70,6 +72,8 @@ def server(port: int | None = None):
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if log:
+            err.close()
 
 
 async def stroke(page, rng: random.Random) -> None:
