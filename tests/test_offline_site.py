@@ -36,7 +36,7 @@ def test_the_offline_folder_draws_live_from_a_static_server(tmp_path, monkeypatc
         draw_live(page, page, SEVEN, lift=False)
         expect_seven(page, len(REGISTRY))  # before the pen lifts
         page.mouse.up()
-        page.get_by_role("button", name="Test digit").click()  # the shipped test digits: the first is a 0
+        page.get_by_role("button", name="Test digit", exact=True).click()  # the shipped test digits: the first is a 0
         page.locator('[data-reads="0"]').wait_for()
         page.screenshot(path=ARTIFACTS / "offline-site.png", full_page=True)
         browser.close()

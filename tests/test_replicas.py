@@ -227,7 +227,7 @@ EPOCHS_ARE = f"n => document.querySelector('{EPOCHS_BOX}')?.value === n"
 def _retrain(page, model: str, epochs: int | None = None) -> None:
     """Choose ``model`` (and ``epochs``) in the sidebar; press Retrain separately (see _press_retrain)."""
     sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_test_id("stSelectbox").first.click()
+    sidebar.get_by_test_id("stSelectbox").filter(has_text="Model").click()  # the retrain box, not language or data
     page.get_by_role("option", name=model, exact=True).click()
     # Choosing a model replaces the Epochs box ("all models" has an empty one) after a rerun: wait for the model's
     # own, showing its recipe's epochs, or the value would go to the old box and Retrain would train the recipe.
