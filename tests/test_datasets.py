@@ -42,7 +42,7 @@ def test_fashion_mnist_loads_from_the_debian_package_as_60k_and_10k_labelled_pic
     data = load_dataset("fashion")
     assert data.dataset == "fashion" and data.source.startswith("fashion:")
     assert data.train_x.shape == (60000, 28, 28) and data.test_x.shape == (10000, 28, 28)
-    assert set(np.unique(data.test_y)) == set(range(10)) and len(DATASETS["fashion"].classes) == 10
+    assert set(np.unique(data.test_y)) == set(range(10)) and len(fashion.CLASSES) == 10
     assert data.fingerprint != load_dataset("mnist").fingerprint
     assert load_dataset("fashion").fingerprint == data.fingerprint  # again, from the cache
 

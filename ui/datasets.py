@@ -19,9 +19,7 @@ def _switch(key: str) -> bool:
     if DATASETS[key].missing():
         st.session_state[_REFUSED] = key
         return False
-    if key != state.dataset():
-        st.session_state[state.DATASET_KEY] = key
-        st.session_state.pop("model", None)  # the picked model belongs to the other dataset
+    st.session_state[state.DATASET_KEY] = key  # a picker holding the other dataset's model falls back to its first
     return True
 
 

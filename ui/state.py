@@ -232,6 +232,10 @@ def compare_figure():
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _familiarity(name: str, key: str, registry_ref: str) -> Familiarity | None:
+    with contextlib.suppress(checkpoints.CheckpointError, onnx_files.ExportError):
+        found = onnx_files.find_one(name, folders(), active_registry(), onnx_files.models_dir())
+        if found.familiarity:
+            return Familiarity(tuple(found.familiarity))
     m = model(name)[0]
     if m is None:
         return None
@@ -240,12 +244,8 @@ def _familiarity(name: str, key: str, registry_ref: str) -> Familiarity | None:
 
 
 def familiarity(name: str) -> Familiarity | None:
-    """``name``'s errors on its test set, to place an input among them: from its browser files when they are made
-    (setup makes the shipped models'), else measured here once per checkpoint."""
-    with contextlib.suppress(checkpoints.CheckpointError, onnx_files.ExportError):
-        found = onnx_files.find_one(name, folders(), active_registry(), onnx_files.models_dir())
-        if found.familiarity:
-            return Familiarity(tuple(found.familiarity))
+    """``name``'s errors on its test set, to place an input among them, once per checkpoint: from its browser files
+    when they are made (setup makes the shipped models'), else measured here."""
     key = checkpoint_key(name)
     with busy("state.measuring_familiarity", name, key):
         return _familiarity(name, key, registry_key())

@@ -17,12 +17,9 @@ DEFAULT = "mnist"
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """What the app says about a dataset, and how to load it."""
+    """What the commands call a dataset, and how to load it (the app names it through its catalogue, ui/locales)."""
 
-    key: str
     title: str  # "MNIST digits"
-    item: str  # what one image is: "digit", "picture"
-    classes: tuple[str, ...]  # the label names, by label
     load: Callable[[], Mnist]
     missing: Callable[[], str | None]  # None when installed, else the sentence that says how to install it
 
@@ -32,10 +29,8 @@ def _mnist_missing() -> str | None:
 
 
 DATASETS: dict[str, DatasetInfo] = {
-    "mnist": DatasetInfo("mnist", "MNIST digits", "digit", tuple("0123456789"), load_mnist, _mnist_missing),
-    "fashion": DatasetInfo(
-        "fashion", "Fashion-MNIST", "picture", fashion.CLASSES, fashion.load_fashion, fashion.missing
-    ),
+    "mnist": DatasetInfo("MNIST digits", load_mnist, _mnist_missing),
+    "fashion": DatasetInfo("Fashion-MNIST", fashion.load_fashion, fashion.missing),
 }
 
 
