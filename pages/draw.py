@@ -169,7 +169,8 @@ if name in recs:
     if read_in is not None:
         (d_in, p_in), (d_out, p_out) = read_in, rec.reads
         m3.metric(
-            t("draw.reads"), f"{d_in} → {d_out}", help=t("draw.reads_help", p_in=p_in, p_out=p_out),
+            t("draw.reads"), f"{datasets.label(d_in)} → {datasets.label(d_out)}",
+            help=datasets.t_item("draw.reads_help", p_in=p_in, p_out=p_out),
         )  # fmt: skip
     familiar.verdict(name, rec.mse)
 
@@ -188,7 +189,7 @@ for col, other in zip(strip, names, strict=True):
         both = np.concatenate([gray_rgb(enlarge(r.image, 3)), heat(r.error, scale=3)], axis=0)
         alt = t("draw.strip_alt", name=other, what=described(r))
         st.image(both, width="stretch", output_format="PNG", alt=alt)
-        reads = t("draw.strip_reads", digit=r.reads[0]) if r.reads is not None else ""
+        reads = t("draw.strip_reads", digit=datasets.label(r.reads[0])) if r.reads is not None else ""
         st.caption(f"**{other}**  \nMSE {r.mse:.4f} · {r.psnr:.1f} dB{reads}  \n{familiar.short(other, r.mse)}")
 
 if state.dataset() == DEFAULT:  # the codecs and your handwriting are about digits

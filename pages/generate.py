@@ -9,9 +9,7 @@ from PIL import Image
 from ae.measure import generate as gen
 from ae.measure.classifier import read_digits
 from ae.measure.explore import codes
-from ae.storage import checkpoints
-from ae.storage.catalogue import CLASSIFIER
-from ui import alternatives, state, view
+from ui import alternatives, datasets, state, view
 from ui.i18n import held, t
 from ui.images import enlarge, strip
 from ui.sidebar import sidebar
@@ -68,9 +66,8 @@ def confidences() -> dict[str, float] | None:
     """Each usable model's mean classifier confidence in 256 of its samples; None without the classifier."""
     if state.classifier() is None:
         return None
-    folder = state.folders().resolve(CLASSIFIER.name, {CLASSIFIER.name: CLASSIFIER})[0]
     keys = tuple(state.checkpoint_key(n) for n in names)
-    args = (tuple(names), keys, checkpoints.fingerprint(CLASSIFIER.name, folder))
+    args = (tuple(names), keys, state.reader_key()[1])
     with state.busy("generate.reading_samples", *args):
         return _confidences(*args)
 
@@ -122,8 +119,8 @@ def plane_figure(grid: np.ndarray, xy: np.ndarray) -> go.Figure:
     for c in range(10):
         idx = np.flatnonzero(labels == c)
         fig.add_scatter(
-            x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=str(c), customdata=idx[:, None],
-            marker={"size": 5, "opacity": 0.7}, hovertemplate=t("generate.dot_hover", label=c),
+            x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=datasets.label(c), customdata=idx[:, None],
+            marker={"size": 5, "opacity": 0.7}, hovertemplate=t("generate.dot_hover", label=datasets.label(c)),
             unselected={"marker": {"opacity": 0.7}}, selected={"marker": {"size": 12}},
         )  # fmt: skip
     p = (np.arange(PROBE) + 0.5) / PROBE
@@ -223,9 +220,10 @@ def arithmetic_section() -> None:
     reads = read_digits(clf, images) if clf is not None else None
     cols = st.columns(min(7, len(images)))
     for i, (n, _) in enumerate(loaded()):
-        caption = n if reads is None else t("generate.reads", name=n, digit=reads[0][i], conf=reads[1][i])
+        seen = None if reads is None else datasets.label(reads[0][i])
+        caption = n if reads is None else t("generate.reads", name=n, digit=seen, conf=reads[1][i])
         alt = t("generate.decoding", name=n, written=written)
-        alt += "" if reads is None else t("generate.reader_reads", digit=reads[0][i])
+        alt += "" if reads is None else t("generate.reader_reads", digit=seen)
         cols[i % len(cols)].image(enlarge(images[i], 3), caption=caption, output_format="PNG", alt=alt)
 
 

@@ -17,12 +17,12 @@ sidebar()
 st.title(t("rd.title"))
 st.write(t("rd.intro"))
 
-if state.dataset() != DEFAULT:  # every point is a digit file, and its codecs and reader learned digits
-    st.info(t("rd.other_dataset", title=datasets.title()), icon=":material/swap_horiz:")
-    st.stop()
+if state.dataset() != DEFAULT:
+    st.caption(t("rd.measured_on", title=datasets.title()))
 table = state.rd_table()
 if table is None:
-    st.warning(t("rd.no_classifier"))
+    command = "python -m ae train-classifier" + ("" if state.dataset() == DEFAULT else f" --dataset {state.dataset()}")
+    st.warning(t("rd.no_classifier", command=command))
     st.stop()
 metric = view.metric(METRICS, "rd_metric", default="PSNR (dB)", format_func=held(metric_name))
 st.markdown(f"**{direction(metric)}**")

@@ -124,6 +124,18 @@ def test_a_link_switches_the_whole_app_to_fashion_and_the_picker_back():
     assert "data" not in at.query_params  # MNIST is the default: the link needs no parameter
 
 
+@needs_fashion
+def test_draw_on_fashion_reads_the_picture_with_the_clothes_reader(monkeypatch):
+    monkeypatch.setenv("AELAB_REGISTRY", "tests.tiny:LINEAR_PAIR")  # both with shipped checkpoints
+    at = _open(data="fashion", source="x")
+    at.segmented_control[0].set_value("Random test digit").run()
+    assert not at.exception and _models(at) == ["fashion-linear-32"]
+    reads = next(m for m in at.metric if m.label == "Classifier reads")
+    seen, rebuilt = reads.value.split(" → ")
+    assert seen in fashion.CLASSES and rebuilt in fashion.CLASSES  # named as clothes, not as the digits 0-9
+    assert "clothes classifier" in reads.help
+
+
 def test_asking_for_fashion_without_the_package_keeps_mnist_and_says_why(monkeypatch, tmp_path):
     monkeypatch.setenv(fashion.FASHION_ROOT_ENV, str(tmp_path))
     at = _open(data="fashion")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ae.data.datasets import DATASETS, DEFAULT
 from ui import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,6 +170,8 @@ BUILT = re.compile(
     r"(col|live|kind|group)\.|charts\.(train|test|cost_)|gallery\.(best|worst)|interpolate\.(start|end)$"
     r"|build\.(queued|running|trained|untrained)$"
     r"|dataset\.|datasets\.missing\.|class\.|familiar\.|draw\.test_(caption|alt)\."
+    # another dataset's words for a key (ui.datasets.t_item)
+    + "".join(f"|.*\\.{key}$" for key in DATASETS if key != DEFAULT)
 )
 
 

@@ -1,5 +1,6 @@
 """Rate–distortion: quantized codes, PCA, real codec bytes, the reference classifier, the rd CLI and page."""
 
+import functools
 import io
 import itertools
 import math
@@ -17,6 +18,8 @@ from ae.cli import folders
 from ae.cli.main import main
 from ae.compression import aelfile, rd
 from ae.compression.baselines import PCA_STEPS, encode_decode, fit_pca, pca_files, pca_reconstruct
+from ae.data import fashion
+from ae.data.datasets import load_dataset
 from ae.data.mnist import Mnist, load_mnist
 from ae.measure.classifier import accuracy
 from ae.measure.quantize import dequantize, evaluate_quantized, quantize
@@ -26,6 +29,10 @@ from ae.storage.catalogue import REGISTRY as EVERY_MODEL
 from ae.training.classifier_training import ACCURACY_TARGET
 
 REGISTRY = {n: s for n, s in EVERY_MODEL.items() if s.dataset == "mnist"}  # the chart is of digits
+BASELINES = ["original", "PCA", "PNG", "JPEG", "WebP"]
+needs_fashion = functools.partial(
+    pytest.param, marks=pytest.mark.skipif(bool(fashion.missing()), reason="dataset-fashion-mnist is not installed")
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,7 +120,7 @@ def test_rd_cli_measures_every_model_and_baseline(tmp_path, checkpoint_copy, mni
     """The command's wiring, on 2,000 training and 200 test digits (the numbers themselves are checked against the
     shipped points on all 10,000 below, and all of them by `python -m ae rd --checkpoints X`, bench/README)."""
     (checkpoint_copy / rd.STORED).unlink()
-    monkeypatch.setattr(folders, "data", lambda args: _subset(mnist, 2000, 200))
+    monkeypatch.setattr(folders, "data", lambda args, dataset="mnist": _subset(mnist, 2000, 200))
     monkeypatch.setattr(rd, "PCA_STEPS", PCA_STEPS[4:6])  # two steps of the PCA codec: the wiring, not the curve
     assert main(["rd", "--csv", str(tmp_path / "rd.csv"), "--checkpoints", str(checkpoint_copy)]) == 0
     t = pd.read_csv(tmp_path / "rd.csv")
@@ -137,25 +144,27 @@ def test_rd_cli_measures_every_model_and_baseline(tmp_path, checkpoint_copy, mni
 
 def _kinds(name: str) -> set[str]:
     """A model's points: a codec trained for rate has its files only (ae.models.codec)."""
-    if REGISTRY[name].family == "codec":
+    if EVERY_MODEL[name].family == "codec":
         return {"entropy coded"}
     return {"float32 code", "8-bit code", "4-bit code", "8-bit code, entropy coded"}
 
 
-def _stored_csv(directory: Path) -> str:
+def _stored_csv(directory: Path, data: Mnist | None = None) -> str:
     def refuse(*args, **kwargs):
         raise AssertionError("measured instead of read")
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(rd, "model_rows", refuse)
         mp.setattr(rd, "baseline_rows", refuse)
-        return rd.rd_table(load_mnist(), directory, save=False).to_csv(index=False)
+        return rd.rd_table(data or load_mnist(), directory, save=False).to_csv(index=False)
 
 
-def test_shipped_points_are_current_and_read_not_measured(mnist):
-    t = pd.read_csv(io.StringIO(_stored_csv(ROOT / "checkpoints")))
-    models = list(REGISTRY)  # every model of the registry has its points
-    assert set(models) <= set(t["name"])
+@pytest.mark.parametrize("dataset", ["mnist", needs_fashion("fashion")])
+def test_shipped_points_are_current_and_read_not_measured(dataset):
+    t = pd.read_csv(io.StringIO(_stored_csv(ROOT / "checkpoints", load_dataset(dataset))))
+    models = [n for n, s in EVERY_MODEL.items() if s.dataset == dataset]  # every model of the registry has its points
+    assert models and set(models) == set(t["name"]) - set(t[t["family"].isin(BASELINES)]["name"])
+    assert t["classifier accuracy"].notna().all()  # each dataset's own reader read every point
     points = sum(len(_kinds(n)) for n in models)
     pca_sizes = t[(t["family"] == "PCA") & (t["kind"] != rd.PCA_CODED)]["name"].nunique()
     assert len(t) == 1 + points + 2 * pca_sizes + len(PCA_STEPS) + len(rd.CODECS)
@@ -172,7 +181,7 @@ def test_stored_points_are_what_the_code_measures(mnist):
     codec, codec_meta = checkpoints.load("codec-1")
     _same_rows(rd.model_rows(REGISTRY["codec-1"], codec, codec_meta, mnist, clf), stored["models"]["codec-1"]["rows"])
     fresh = rd.baseline_rows(mnist, clf, [32], codecs=[("JPEG", 50)], pca_steps=(PCA_STEPS[5],))
-    kept = {(r["name"], r["kind"]): r for r in stored["baselines"]["rows"]}
+    kept = {(r["name"], r["kind"]): r for r in stored["baselines"]["mnist"]["rows"]}
     assert len(fresh) == 5  # original, PCA-32 float32 and 8-bit, the PCA codec at one step, JPEG q=50
     _same_rows(fresh, [kept[(r["name"], r["kind"])] for r in fresh])
 
@@ -219,6 +228,32 @@ def test_rd_page_renders_from_the_stored_points_and_never_rewrites_the_shipped_o
     assert not at.exception
     # Points the page had to measure (none, while the shipped ones are current) go to the workspace only.
     assert (ROOT / "checkpoints" / rd.STORED).read_bytes() == shipped
+
+
+def test_each_dataset_keeps_its_own_baselines_in_the_store(tmp_path):
+    rows = {"mnist": [{"name": "original"}], "fashion": [{"name": "original", "digits": 10000}]}
+    rd.save_stored({"baselines": {"key": {"data": "digits"}, "rows": rows["mnist"]}}, tmp_path)  # before datasets
+    assert rd._kept([rd.load_stored(tmp_path)], "mnist", {"data": "digits"}, "baselines") is None  # measured again
+    for dataset, r in rows.items():
+        fresh = {"models": {}, "entropy": {}, "baselines": {dataset: {"key": {"data": dataset}, "rows": r}}}
+        rd._store(fresh, tmp_path)
+    stores = [rd.load_stored(tmp_path)]
+    assert set(stores[0]["baselines"]) == {"mnist", "fashion"}  # the second dataset's did not replace the first's
+    assert all(rd._kept(stores, d, {"data": d}, "baselines") == r for d, r in rows.items())
+    assert rd._kept(stores, "fashion", {"data": "mnist"}, "baselines") is None  # another key: not these points
+
+
+@needs_fashion
+def test_the_rd_page_charts_fashion_with_its_own_reader(tmp_path, monkeypatch):
+    monkeypatch.setenv("AELAB_CACHE_DIR", str(tmp_path))
+    at = AppTest.from_file(str(ROOT / "pages/rd.py"), default_timeout=120)
+    at.query_params["data"] = "fashion"
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.get("plotly_chart")) == 2 and any("Fashion-MNIST" in c.value for c in at.caption)
+    table = at.dataframe[-1].value
+    assert set(table["name"]) >= {"fashion-linear-32", "fashion-conv-8", "original", "PNG"}
+    assert "linear-32" not in set(table["name"]) and table["classifier accuracy"].between(0.5, 1).all()
 
 
 def test_the_pca_codec_sends_real_files_that_decode_to_its_reconstructions(mnist):

@@ -71,8 +71,8 @@ def test_cli_reproduce_checks_the_classifier_by_name_and_with_all(tmp_path, monk
     assert checked == [catalogue.CLASSIFIER] and "classifier: reproduced" in capsys.readouterr().out
     checked.clear()
     assert main(["reproduce", "--all", "--checkpoints", str(tmp_path)]) == 0
-    assert sorted(s.name for s in checked) == sorted([*REGISTRY, "classifier"])
-    assert set(reproduce.load_results(tmp_path)) == {*REGISTRY, "classifier"}
+    assert sorted(s.name for s in checked) == sorted([*REGISTRY, *catalogue.readers()])
+    assert set(reproduce.load_results(tmp_path)) == {*REGISTRY, *catalogue.readers()}
 
 
 AMD = {"cpu_vendor": "AuthenticAMD", "cpu_model": "AMD EPYC 9B14 96-Core Processor", "isa": "avx2 fma"}

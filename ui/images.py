@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ae.measure.generate import framed_grid
+from ui import datasets
 from ui.i18n import t
 
 
@@ -45,4 +46,4 @@ def described(rec) -> str:
     """A reconstruction (ae.measure.one_digit.Reconstruction) in words, for its image's text alternative."""
     if rec.reads is None:
         return t("images.described", mse=rec.mse, psnr=rec.psnr)
-    return t("images.described_reads", mse=rec.mse, psnr=rec.psnr, digit=rec.reads[0])
+    return t("images.described_reads", mse=rec.mse, psnr=rec.psnr, digit=datasets.label(rec.reads[0]))

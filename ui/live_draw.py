@@ -18,7 +18,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from ae.export import onnx_files, site
-from ui import familiar, i18n, state
+from ui import datasets, familiar, i18n, state
 
 FALLBACK_KEY = "live_fallback"  # why live mode cannot run in this session's browser, once it said so
 
@@ -35,18 +35,17 @@ def _install(root: str) -> dict | None:
 
 def manifest(picked: str | None = None) -> dict:
     """The manifest for this version of every model: ready ones with their files, the rest "pending" (queued for
-    export here), the classifier, and which models the strip shows first."""
-    info, reg = _install(str(onnx_files.export_home())), state.registry()
-    ready, pending, failed = onnx_files.find_all(state.folders(), reg, onnx_files.models_dir())
+    export here), the images' reader and its class names, and which models the strip shows first."""
+    info, reg, reader = _install(str(onnx_files.export_home())), state.registry(), state.reader()
+    ready, pending, failed = onnx_files.find_all(state.folders(), reg, onnx_files.models_dir(), reader)
     for e in pending:
         state.export_soon(e.name, key=f"{e.name}-{e.sha}")
     order = {name: i for i, name in enumerate(reg)}
     models = sorted(ready + pending, key=lambda e: order.get(e.name, len(order)))
     shown = site.shown_first(reg) | ({picked} if picked else set())
-    man = site.page_manifest(models, info, failed, shown)
+    man = site.page_manifest(models, info, failed, shown, reader.name if reader else None)
     man["familiarity"]["words"] = familiar.words()  # in this session's language, for this dataset's images
-    if state.classifier() is None:  # no reader for these images (another dataset than digits)
-        man["classifier"] = None
+    man["classes"] = [datasets.label(i) for i in range(10)]  # what the reader's answers are called
     return {**man, "picked": picked if picked in reg else None}
 
 

@@ -32,7 +32,8 @@ from ae.runtime import workspace
 from ae.runtime.allocator import keep_freed_memory
 from ae.runtime.cores import CORES, torch_threads
 from ae.storage import checkpoints
-from ae.storage.catalogue import CLASSIFIER, REGISTRY_ENV, active_registry, built
+from ae.storage.catalogue import REGISTRY_ENV, active_registry, built, readers
+from ae.storage.catalogue import reader as reader_of
 from ae.training import reproduce
 from ae.training.queue import Trainer
 from ui import charts, i18n
@@ -144,7 +145,7 @@ def export_soon(name: str, key: str | None = None) -> None:
 
     def job() -> None:
         with one_core():
-            specs = {**registry(), CLASSIFIER.name: CLASSIFIER}
+            specs = {**registry(), **readers()}
             onnx_files.export_one(name, folders(), specs, onnx_files.models_dir())
 
     EXPORTS.submit(key, job)
@@ -345,14 +346,23 @@ def reproducibility(name: str) -> dict | None:
     return reproduce.current(name, resolved(name)[0], (checkpoint_dir(), shipped_dir()))
 
 
-def _classifier_folder() -> str:
-    return str(folders().resolve(CLASSIFIER.name, {CLASSIFIER.name: CLASSIFIER})[0])
+def reader() -> ModelSpec | None:
+    """The reference reader of this session's images (its catalogue entry), or None when they have none."""
+    return reader_of(dataset())
+
+
+def reader_key() -> tuple[str, str]:
+    """The folder and the fingerprint of the checkpoint that serves this session's reader ("-" without one)."""
+    spec = reader()
+    if spec is None:
+        return "-", "-"
+    folder = str(folders().resolve(spec.name, {spec.name: spec})[0])
+    return folder, checkpoints.fingerprint(spec.name, folder)
 
 
 def _rd_keys() -> tuple[str, ...]:
     stored = [f"{f.stat().st_mtime_ns}" if f.exists() else "-" for f in rd.stored_files(folders())]
-    clf = _classifier_folder()
-    return (*fingerprints(), clf, checkpoints.fingerprint("classifier", clf), *stored)
+    return (*fingerprints(), dataset(), *reader_key(), *stored)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -385,16 +395,15 @@ def decoder_sizes() -> list[dict]:
 
 
 @st.cache_resource
-def _classifier(directory: str, key: str):
+def _classifier(name: str, directory: str, key: str):
     try:
-        return checkpoints.load(CLASSIFIER.name, directory, {CLASSIFIER.name: CLASSIFIER})[0]
+        return checkpoints.load(name, directory, {name: readers()[name]})[0]
     except checkpoints.CheckpointError:
         return None
 
 
 def classifier():
-    """The reference digit reader, or None if its checkpoint is missing or this session's images are no digits."""
-    if dataset() != DEFAULT:
-        return None
-    d = _classifier_folder()
-    return _classifier(d, checkpoints.fingerprint("classifier", d))
+    """The reference reader of this session's images (digits, clothes, ...), or None if they have none or its
+    checkpoint is missing."""
+    spec = reader()
+    return None if spec is None else _classifier(spec.name, *reader_key())

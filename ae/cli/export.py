@@ -12,7 +12,7 @@ from ae.cli import folders
 from ae.data.datasets import DEFAULT, load_dataset
 from ae.export import compact, onnx_files, site
 from ae.storage import checkpoints
-from ae.storage.catalogue import CLASSIFIER, active_registry, shipped_registry
+from ae.storage.catalogue import active_registry, readers, shipped_registry
 
 CHECK_DIGITS = 1000
 
@@ -45,7 +45,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         onnx_files.write_manifest(done, args.onnx)
         print(f"wrote {len(done)} model(s) to {args.onnx}")
     if args.site:
-        digits = [e for e in done if e.name not in registry or registry[e.name].dataset == DEFAULT]  # a digit pad
+        specs = {**registry, **readers()}
+        digits = [e for e in done if specs[e.name].dataset == DEFAULT]  # a digit pad
         size = site.build_site(args.site, digits, site.shown_first(registry))
         print(f"wrote the offline edition to {args.site} ({size / 1e6:.1f} MB); serve it with any static web server")
     return 1 if failed or bad else 0
@@ -54,7 +55,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _check(done: list[onnx_files.Exported], source: checkpoints.Folders, registry: dict, out: Path) -> bool:
     """onnxruntime against torch on the first test digits; prints each model's precision and max abs difference
     against its precision's bound. True when one is out of bounds."""
-    specs = {**registry, CLASSIFIER.name: CLASSIFIER}
+    specs = {**registry, **readers()}
     datasets = {spec.dataset for spec in specs.values()}
     tests = {key: load_dataset(key).test_images()[:CHECK_DIGITS].contiguous() for key in datasets}
     bad = False

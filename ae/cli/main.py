@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 from ae.cli import export, files, lab, measure, sample, train
+from ae.data.datasets import DATASETS, DEFAULT
 from ae.data.mnist import DataError
 from ae.runtime import workspace
 from ae.runtime.allocator import keep_freed_memory
+from ae.storage.catalogue import READERS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,14 +78,16 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--csv", type=Path, help="also write the points to this CSV file")
     p.add_argument("--codec-digits", type=int, help="run the image codecs on the first N test digits only")
+    p.add_argument("--dataset", choices=list(DATASETS), default=DEFAULT, help="on whose test images (default: mnist)")
     p.add_argument(
         "--stored",
         action="store_true",
         help="read the points kept in rd.json (workspace, then shipped) where they still match; measure the others",
     )
-    command("train-classifier", train.cmd_train_classifier, "train the reference digit classifier")
+    p = command("train-classifier", train.cmd_train_classifier, "train a dataset's reference reader (classifier)")
+    p.add_argument("--dataset", choices=list(READERS), default=DEFAULT, help="whose reader (default: %(default)s)")
     p = command("reproduce", train.cmd_reproduce, "retrain and check the shipped metrics reproduce")
-    train.model_arguments(p, "every model in the registry, and the reference classifier")
+    train.model_arguments(p, "every model in the registry, and the reference readers")
     command("info", measure.cmd_info, "data source, cache and checkpoint status")
     sample.add_arguments(command("sample", sample.cmd_sample, "write a PNG grid of samples from a model"))
     lab.add_new(command("new", _new, "build a model of your own (its spec goes to the workspace)"))

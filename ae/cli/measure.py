@@ -109,7 +109,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_rd(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     table = rd_table(
-        folders.data(args),
+        folders.data(args, args.dataset),
         folders.source(args),
         remeasure=not args.stored,
         save=not args.codec_digits,

@@ -33,6 +33,7 @@ from ae.runtime.cores import torch_threads
 from ae.runtime.fileio import atomic_write
 from ae.storage import checkpoints
 from ae.storage.catalogue import CLASSIFIER as CLASSIFIER_SPEC
+from ae.storage.catalogue import readers
 
 CLASSIFIER = CLASSIFIER_SPEC.name
 HASH_CHARS = 12
@@ -316,10 +317,10 @@ def export_all(
     log: Callable[[str], None] | None = None,
     classifier: bool = True,
 ) -> tuple[list[Exported], dict[str, str]]:
-    """Every registry model whose checkpoint loads, then the classifier: (exported, {name: why not} for those whose
-    checkpoint is there but cannot be used or exported). Models without a checkpoint yet are skipped."""
+    """Every registry model whose checkpoint loads, then each dataset's reader: (exported, {name: why not} for those
+    whose checkpoint is there but cannot be used or exported). Models without a checkpoint yet are skipped."""
     out = models_dir() if out is None else Path(out)
-    specs = {**registry, CLASSIFIER: CLASSIFIER_SPEC} if classifier else dict(registry)
+    specs = {**registry, **readers()} if classifier else dict(registry)
     done, failed = [], {}
     for name in specs:
         if why := DATASETS[specs[name].dataset].missing():  # served only once its dataset is installed
@@ -345,11 +346,12 @@ def export_all(
 
 
 def find_all(
-    source: checkpoints.Folders, registry: dict[str, ModelSpec], out: Path
+    source: checkpoints.Folders, registry: dict[str, ModelSpec], out: Path, reader: ModelSpec | None = CLASSIFIER_SPEC
 ) -> tuple[list[Exported], list[Exported], dict[str, str]]:
     """What a page visit may use without exporting: (models whose files are ready, models still to export (their
-    precision PENDING), {name: why not} for checkpoints that cannot be used or exported)."""
-    specs = {**registry, CLASSIFIER: CLASSIFIER_SPEC}
+    precision PENDING), {name: why not} for checkpoints that cannot be used or exported); ``reader``: the images'
+    reference reader, if they have one."""
+    specs = {**registry, reader.name: reader} if reader else dict(registry)
     ready, pending, failed = [], [], {}
     for name in specs:
         try:
@@ -363,11 +365,12 @@ def find_all(
     return ready, pending, failed
 
 
-def manifest(exported: list[Exported]) -> dict:
-    """What the browser needs: each autoencoder's files and the classifier's, in the order given (registry order).
-    A model whose precision is PENDING is being exported: the browser looks for its files until they appear."""
-    models = [e.as_dict() for e in exported if e.name != CLASSIFIER]
-    classifier = next((e.as_dict() for e in exported if e.name == CLASSIFIER), None)
+def manifest(exported: list[Exported], reader: str | None = CLASSIFIER) -> dict:
+    """What the browser needs: each autoencoder's files and those of the reader named ``reader``, in the order given
+    (registry order). A model whose precision is PENDING is being exported: the browser looks for its files until
+    they appear."""
+    models = [e.as_dict() for e in exported if "classifier" not in e.files]
+    classifier = next((e.as_dict() for e in exported if e.name == reader), None)
     return {"format": "aelab-onnx", "version": FORMAT, "models": models, "classifier": classifier}
 
 

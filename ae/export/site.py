@@ -101,12 +101,14 @@ def page_manifest(
     info: dict | None,
     unavailable: dict[str, str] | None = None,
     shown: set[str] | None = None,
+    reader: str | None = onnx_files.CLASSIFIER,
 ) -> dict:
-    """What the page is given: the models and classifier (onnx_files.manifest), where the fallback runtime is, which
-    models cannot run in the browser (name: why), which models the page shows (and fetches) before the student
-    asks for the others (``shown``; None: all of them), and the words for how familiar an input is (of a digit)."""
+    """What the page is given: the models and the reader named ``reader`` (onnx_files.manifest), where the fallback
+    runtime is, which models cannot run in the browser (name: why), which models the page shows (and fetches) before
+    the student asks for the others (``shown``; None: all of them), and the words for how familiar an input is (of a
+    digit)."""
     short = {name: why.split(":")[0] for name, why in (unavailable or {}).items()}
-    man = onnx_files.manifest(exported)
+    man = onnx_files.manifest(exported, reader)
     for m in man["models"]:
         m["shown"] = shown is None or m["name"] in shown
     return {**man, "runtime": info, "base": "models/", "unavailable": short, "familiarity": words("digit")}

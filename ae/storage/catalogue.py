@@ -127,6 +127,24 @@ CLASSIFIER = ModelSpec(
     "reference digit reader",
     "reference",
 )
+# Each dataset's reader: the same network and recipe, trained on that dataset's training images
+# (``python -m ae train-classifier --dataset KEY``). A dataset without one is shown without "reads as".
+READERS: dict[str, ModelSpec] = {
+    "mnist": CLASSIFIER,
+    "fashion": replace(
+        CLASSIFIER, name="fashion-classifier", description="reference clothes reader", dataset="fashion"
+    ),
+}
+
+
+def reader(dataset: str) -> ModelSpec | None:
+    """The reference reader of ``dataset``'s images, or None when it has none."""
+    return READERS.get(dataset)
+
+
+def readers() -> dict[str, ModelSpec]:
+    """Every reference reader by name (for the commands that export or check them)."""
+    return {spec.name: spec for spec in READERS.values()}
 
 
 def denoise_pairs(registry: dict[str, ModelSpec]) -> list[tuple[str | None, str]]:

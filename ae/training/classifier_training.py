@@ -18,6 +18,9 @@ from ae.storage.catalogue import CLASSIFIER
 from ae.training.loop import Cancelled
 
 ACCURACY_TARGET = 0.99
+# What a reader must reach on its dataset's test images: clothes are harder to tell apart than digits (a small CNN
+# reads about 91% of Fashion-MNIST's test pictures right).
+ACCURACY_TARGETS = {"mnist": ACCURACY_TARGET, "fashion": 0.90}
 
 
 def train_classifier(

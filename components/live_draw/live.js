@@ -17,7 +17,7 @@ const ctx = pad.getContext("2d", { willReadFrequently: true });
 const live = (window.__liveDraw = {
   frames: [], infer: [], classify: [], engines: { tiny: 0, ort: 0 }, ready: false, firstResultAt: null, fallback: null, input: null, hashes: {}, error: null,
 });
-const state = { lastReads: new Map(), strokes: [], current: null, background: null, digits: [], nextDigit: 0, models: [], classifier: null, selected: null, key: "", sent: 0, showAll: false, version: 0, turn: 0, latest: new Map(), behind: false, inputRead: null,
+const state = { classes: null, lastReads: new Map(), strokes: [], current: null, background: null, digits: [], nextDigit: 0, models: [], classifier: null, selected: null, key: "", sent: 0, showAll: false, version: 0, turn: 0, latest: new Map(), behind: false, inputRead: null,
   framePending: false, busy: false, dirty: false, ort: null, manifest: null };
 const sessions = new Map();
 
@@ -142,10 +142,13 @@ async function loadModel(m, base) {
 }
 
 async function load(manifest) {
+  state.classes = manifest.classes || null; // the reader's answers in words, in the student's language
   const key = JSON.stringify([manifest.models.map((m) => [m.name, m.sha]), manifest.classifier && manifest.classifier.sha]);
   if (key === state.key) return;
   const firstLoad = !state.key;
   state.key = key;
+  state.inputRead = null; // another reader (another dataset) reads the input again
+  state.lastReads.clear();
   live.ready = false;
   const t0 = performance.now();
   const base = manifest.base || "models/";
@@ -461,6 +464,10 @@ function familiarWords(share, brief) { // ae.measure.familiarity's sentence (or 
   return [kind, f.words[kind].replace("{pct}", (100 * share).toFixed(odd && !brief ? 1 : 0))];
 }
 
+function className(i) {
+  return state.classes && state.classes[i] !== undefined ? state.classes[i] : String(i);
+}
+
 function render(x, recs, reads) {
   $("hint").classList.add("hidden");
   for (const id of ["result", "strip-title", "strip"]) $(id).classList.remove("hidden");
@@ -471,7 +478,7 @@ function render(x, recs, reads) {
     const tile = tiles.get(r.model.name);
     gray(tile.querySelector("canvas"), r.image);
     heat(tile.querySelector("canvas"), r.err, SIZE);
-    const readText = r.reads ? tr("tile_reads", { digit: r.reads[0] }) : ""; // while the pen moves: its reading at the last lift
+    const readText = r.reads ? tr("tile_reads", { digit: className(r.reads[0]) }) : ""; // while the pen moves: its reading at the last lift
     const share = familiar(r.model, r.mse), odd = share === null ? "" : ` · ${familiarWords(share, true)[1]}`;
     tile.querySelector("span").textContent = `MSE ${r.mse.toFixed(4)} · ${r.psnr.toFixed(1)} dB${readText}${odd}`;
     tile.querySelector("canvas").setAttribute("aria-label", tr("tile_alt", { name: r.model.name, mse: r.mse.toFixed(4), reads: readText }));
@@ -495,9 +502,9 @@ function render(x, recs, reads) {
   $("reads").parentElement.classList.toggle("hidden", !state.classifier);
   const el = $("reads");
   if (reads) {
-    const out = sel.reads ? sel.reads[0] : "?";
-    el.textContent = `${reads[0]} → ${out}`;
-    el.title = tr("reads_title", { input: reads[0], sure: Math.round(100 * reads[1]), output: out });
+    const out = sel.reads ? className(sel.reads[0]) : "?";
+    el.textContent = `${className(reads[0])} → ${out}`;
+    el.title = tr("reads_title", { input: className(reads[0]), sure: Math.round(100 * reads[1]), output: out });
     el.dataset.reads = String(reads[0]);
   }
 }
